@@ -1,0 +1,78 @@
+//! The claims of DESIGN.md, exactly: access and refresh tokens.
+
+use serde::{Deserialize, Serialize};
+
+/// Which kind a token is. Each verifier insists on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenUse {
+    Access,
+    Refresh,
+}
+
+impl TokenUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenUse::Access => "access",
+            TokenUse::Refresh => "refresh",
+        }
+    }
+}
+
+/// Claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: u64,
+    pub exp: u64,
+    pub jti: String,
+    pub roles: Vec<String>,
+    pub token_use: TokenUse,
+}
+
+/// Claims of a refresh token. `sid` and `gen` locate the token's generation
+/// in the session store; `jti` is `<sid>.<gen>`, so the same generation always
+/// re-signs to the same token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: u64,
+    pub exp: u64,
+    pub jti: String,
+    pub sid: String,
+    #[serde(rename = "gen")]
+    pub generation: u64,
+    pub token_use: TokenUse,
+}
+
+/// What the verifier reads from any of our tokens, before it knows the kind:
+/// one parse, then a checked conversion to the typed claims. Fields are
+/// `Option` where only one kind has them, so that a token of the other kind
+/// is reported as the wrong kind rather than as malformed.
+///
+/// Duplicate keys are refused (serde's derive errors on a repeated field):
+/// RFC 7519 §4 lets a parser either refuse them or take the last one, and
+/// refusing removes any chance that two parsers disagree about a claim.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: u64,
+    pub exp: u64,
+    #[serde(default)]
+    pub nbf: Option<u64>,
+    pub jti: String,
+    #[serde(default)]
+    pub token_use: Option<String>,
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    #[serde(default)]
+    pub sid: Option<String>,
+    #[serde(default, rename = "gen")]
+    pub generation: Option<u64>,
+}

@@ -1,0 +1,738 @@
+//! Issuing and verifying tokens. Keys and validation rules are prepared once
+//! (at cold start) and reused for every token; the clock is a parameter, so
+//! every time rule is tested to the second.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::Serialize;
+
+use crate::claims::{AccessClaims, RawClaims, RefreshClaims, TokenUse};
+use crate::config::{AccessConfig, TokenConfig, Validity};
+use crate::error::TokenError;
+use crate::keys::KeySet;
+
+/// Tokens longer than this are refused before any decoding: ours are well
+/// under 1 KiB, and API Gateway headers are capped near this size anyway.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Seconds since the Unix epoch, from the system clock. Production callers
+/// pass this as `now`; tests pass exact values.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A freshly signed token and when it stops being valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub token: String,
+    pub jti: String,
+    /// Epoch seconds.
+    pub expires_at: u64,
+    /// Seconds from issue to expiry (`expires_in` of the HTTP answer).
+    pub expires_in: u64,
+}
+
+/// Signs and verifies one kind of token.
+struct Codec {
+    use_: TokenUse,
+    keys: KeySet,
+    validation: Validation,
+    validity: Validity,
+    /// The longest lifetime this service issues for the kind: a token that
+    /// claims more was not made by us with the current configuration.
+    max_lifetime: u64,
+}
+
+impl Codec {
+    fn new(use_: TokenUse, keys: KeySet, validity: &Validity, max_lifetime: u64) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Time is checked below against the injected clock, not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_issuer(&[&validity.issuer]);
+        validation.set_audience(&[&validity.audience]);
+        Self {
+            use_,
+            keys,
+            validation,
+            validity: validity.clone(),
+            max_lifetime,
+        }
+    }
+
+    fn sign(&self, claims: &impl Serialize) -> Result<String, TokenError> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.keys.current().kid().to_owned());
+        jsonwebtoken::encode(&header, claims, self.keys.encoding()).map_err(|_| TokenError::Signing)
+    }
+
+    /// Every check common to both kinds, in order: size, header, key,
+    /// signature and registered claims, kind, then time.
+    fn verify(&self, token: &str, now: u64) -> Result<RawClaims, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge {
+                max: MAX_TOKEN_BYTES,
+            });
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(map_jwt_error)?;
+        check_header(&header)?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.find(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        let claims = jsonwebtoken::decode::<RawClaims>(token, &key.decoding, &self.validation)
+            .map_err(map_jwt_error)?
+            .claims;
+
+        if claims.token_use.as_deref() != Some(self.use_.as_str()) {
+            return Err(TokenError::WrongTokenUse {
+                expected: self.use_.as_str(),
+            });
+        }
+        let leeway = self.validity.leeway.as_secs();
+        if now >= claims.exp.saturating_add(leeway) {
+            return Err(TokenError::Expired);
+        }
+        let not_before = claims.nbf.unwrap_or(0).max(claims.iat);
+        if not_before > now.saturating_add(leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
+            return Err(TokenError::InvalidClaim { claim: "exp" });
+        }
+        if claims.sub.is_empty() {
+            return Err(TokenError::InvalidClaim { claim: "sub" });
+        }
+        if claims.jti.is_empty() {
+            return Err(TokenError::InvalidClaim { claim: "jti" });
+        }
+        Ok(claims)
+    }
+}
+
+/// Our tokens carry `alg`, `typ` and `kid`, nothing else. Any header that asks
+/// the verifier to fetch keys (`jku`, `x5u`), trust embedded ones (`jwk`,
+/// `x5c`), honour extensions (`crit`) or decompress (`zip`) is refused rather
+/// than ignored.
+fn check_header(header: &Header) -> Result<(), TokenError> {
+    if header.alg != Algorithm::HS256 {
+        return Err(TokenError::WrongAlgorithm);
+    }
+    let typ_ok = header
+        .typ
+        .as_deref()
+        .is_none_or(|t| t.eq_ignore_ascii_case("JWT"));
+    let extra = header.cty.is_some()
+        || header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+        || header.x5t.is_some()
+        || header.x5t_s256.is_some()
+        || header.crit.is_some()
+        || header.enc.is_some()
+        || header.zip.is_some()
+        || header.url.is_some()
+        || header.nonce.is_some()
+        || !header.extras.inner().is_empty();
+    if !typ_ok || extra {
+        return Err(TokenError::Malformed);
+    }
+    Ok(())
+}
+
+fn map_jwt_error(e: jsonwebtoken::errors::Error) -> TokenError {
+    match e.kind() {
+        ErrorKind::InvalidSignature => TokenError::BadSignature,
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::MissingAlgorithm
+        | ErrorKind::InvalidAlgorithmName => TokenError::WrongAlgorithm,
+        ErrorKind::InvalidIssuer => TokenError::InvalidClaim { claim: "iss" },
+        ErrorKind::InvalidAudience => TokenError::InvalidClaim { claim: "aud" },
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        _ => TokenError::Malformed,
+    }
+}
+
+/// Issues and verifies access tokens. This is all the authorizer holds.
+pub struct AccessTokens {
+    codec: Codec,
+    ttl: u64,
+}
+
+impl AccessTokens {
+    pub fn new(config: &AccessConfig) -> Self {
+        let ttl = config.ttl.as_secs();
+        Self {
+            codec: Codec::new(
+                TokenUse::Access,
+                KeySet::new(&config.secrets),
+                &config.validity,
+                ttl,
+            ),
+            ttl,
+        }
+    }
+
+    /// Signs an access token for `sub` with `roles`, valid from `now` for the
+    /// configured TTL. Roles are joined with commas in the authorizer context,
+    /// so a role may not be empty or contain a comma.
+    pub fn issue(&self, sub: &str, roles: &[String], now: u64) -> Result<Issued, TokenError> {
+        if sub.is_empty() {
+            return Err(TokenError::InvalidClaim { claim: "sub" });
+        }
+        if !roles.iter().all(|r| valid_role(r)) {
+            return Err(TokenError::InvalidClaim { claim: "roles" });
+        }
+        let claims = AccessClaims {
+            iss: self.codec.validity.issuer.clone(),
+            aud: self.codec.validity.audience.clone(),
+            sub: sub.to_owned(),
+            iat: now,
+            exp: now + self.ttl,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+            roles: roles.to_vec(),
+            token_use: TokenUse::Access,
+        };
+        Ok(Issued {
+            token: self.codec.sign(&claims)?,
+            jti: claims.jti,
+            expires_at: claims.exp,
+            expires_in: self.ttl,
+        })
+    }
+
+    /// Verifies an access token at time `now` (epoch seconds).
+    pub fn verify(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
+        let raw = self.codec.verify(token, now)?;
+        let roles = raw.roles.ok_or(TokenError::InvalidClaim { claim: "roles" })?;
+        if !roles.iter().all(|r| valid_role(r)) {
+            return Err(TokenError::InvalidClaim { claim: "roles" });
+        }
+        Ok(AccessClaims {
+            iss: raw.iss,
+            aud: raw.aud,
+            sub: raw.sub,
+            iat: raw.iat,
+            exp: raw.exp,
+            jti: raw.jti,
+            roles,
+            token_use: TokenUse::Access,
+        })
+    }
+
+    /// Lifetime of the access tokens this issues, in seconds.
+    pub fn ttl(&self) -> u64 {
+        self.ttl
+    }
+}
+
+fn valid_role(role: &str) -> bool {
+    !role.is_empty() && !role.contains(',') && !role.chars().any(char::is_whitespace)
+}
+
+/// Everything that determines one generation of a session's refresh token.
+/// The same grant always signs to the same token, byte for byte: this is how
+/// a retried refresh gets the same successor back without storing tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshGrant<'a> {
+    pub sub: &'a str,
+    pub sid: &'a str,
+    pub generation: u64,
+    /// When this generation was issued (login or rotation), epoch seconds.
+    pub issued_at: u64,
+    /// The session's absolute end, epoch seconds: no token outlives it.
+    pub session_ends_at: u64,
+}
+
+/// Issues and verifies refresh tokens.
+pub struct RefreshTokens {
+    codec: Codec,
+    ttl: u64,
+}
+
+impl RefreshTokens {
+    /// Signs the refresh token of `grant`. It expires `REFRESH_TOKEN_TTL` after
+    /// it was issued or at the session's end, whichever comes first.
+    pub fn issue(&self, grant: &RefreshGrant<'_>) -> Result<Issued, TokenError> {
+        if grant.sub.is_empty() {
+            return Err(TokenError::InvalidClaim { claim: "sub" });
+        }
+        if grant.sid.is_empty() || grant.sid.contains('.') {
+            return Err(TokenError::InvalidClaim { claim: "sid" });
+        }
+        let exp = grant
+            .issued_at
+            .saturating_add(self.ttl)
+            .min(grant.session_ends_at);
+        if exp <= grant.issued_at {
+            return Err(TokenError::Expired);
+        }
+        let claims = RefreshClaims {
+            iss: self.codec.validity.issuer.clone(),
+            aud: self.codec.validity.audience.clone(),
+            sub: grant.sub.to_owned(),
+            iat: grant.issued_at,
+            exp,
+            jti: format!("{}.{}", grant.sid, grant.generation),
+            sid: grant.sid.to_owned(),
+            generation: grant.generation,
+            token_use: TokenUse::Refresh,
+        };
+        Ok(Issued {
+            token: self.codec.sign(&claims)?,
+            jti: claims.jti,
+            expires_at: exp,
+            expires_in: exp - grant.issued_at,
+        })
+    }
+
+    /// Verifies a refresh token's signature and claims at time `now`. Whether
+    /// it is still the session's current generation is the store's question.
+    pub fn verify(&self, token: &str, now: u64) -> Result<RefreshClaims, TokenError> {
+        let raw = self.codec.verify(token, now)?;
+        let (Some(sid), Some(generation)) = (raw.sid, raw.generation) else {
+            return Err(TokenError::InvalidClaim { claim: "sid" });
+        };
+        if sid.is_empty() || raw.jti != format!("{sid}.{generation}") {
+            return Err(TokenError::InvalidClaim { claim: "sid" });
+        }
+        Ok(RefreshClaims {
+            iss: raw.iss,
+            aud: raw.aud,
+            sub: raw.sub,
+            iat: raw.iat,
+            exp: raw.exp,
+            jti: raw.jti,
+            sid,
+            generation,
+            token_use: TokenUse::Refresh,
+        })
+    }
+
+    /// Lifetime of a refresh token when the session's end is further away.
+    pub fn ttl(&self) -> u64 {
+        self.ttl
+    }
+}
+
+/// Both kinds, plus the session rules the issuing functions need.
+pub struct Tokens {
+    pub access: AccessTokens,
+    pub refresh: RefreshTokens,
+    /// Seconds from login to a session's absolute end.
+    pub session_max_lifetime: u64,
+    /// Seconds during which the previous refresh token gets the same successor.
+    pub reuse_interval: u64,
+}
+
+impl Tokens {
+    pub fn new(config: &TokenConfig) -> Self {
+        let refresh_ttl = config.refresh_ttl.as_secs();
+        Self {
+            access: AccessTokens::new(&config.access),
+            refresh: RefreshTokens {
+                codec: Codec::new(
+                    TokenUse::Refresh,
+                    KeySet::new(&config.refresh_secrets),
+                    &config.access.validity,
+                    refresh_ttl,
+                ),
+                ttl: refresh_ttl,
+            },
+            session_max_lifetime: config.session_max_lifetime.as_secs(),
+            reuse_interval: config.reuse_interval.as_secs(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+    const ACCESS: &str = "access-secret-0123456789abcdefghijklmnop";
+    const REFRESH: &str = "refresh-secret-0123456789abcdefghijklmno";
+
+    fn config(extra: &[(&'static str, &'static str)]) -> TokenConfig {
+        let mut m: HashMap<&str, &str> = [
+            ("JWT_ACCESS_SECRET", ACCESS),
+            ("JWT_REFRESH_SECRET", REFRESH),
+            ("JWT_ISSUER", "https://auth.example.com"),
+            ("JWT_AUDIENCE", "https://api.example.com"),
+            ("JWT_LEEWAY", "5s"),
+        ]
+        .into();
+        m.extend(extra.iter().copied());
+        TokenConfig::from_source(&m).unwrap()
+    }
+
+    fn tokens() -> Tokens {
+        Tokens::new(&config(&[]))
+    }
+
+    fn roles() -> Vec<String> {
+        vec!["user".into(), "admin".into()]
+    }
+
+    /// Signs arbitrary claims with the access key and its kid, for claims
+    /// that `issue` would never produce.
+    fn sign_access(claims: Value) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(crate::keys::key_id(ACCESS.as_bytes()));
+        let key = jsonwebtoken::EncodingKey::from_secret(ACCESS.as_bytes());
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    }
+
+    fn access_claims() -> Value {
+        json!({
+            "iss": "https://auth.example.com", "aud": "https://api.example.com",
+            "sub": "u1", "iat": NOW, "exp": NOW + 900, "jti": "j1",
+            "roles": ["user"], "token_use": "access"
+        })
+    }
+
+    fn with(mut v: Value, key: &str, value: Value) -> Value {
+        v[key] = value;
+        v
+    }
+
+    fn segment(token: &str, i: usize) -> Value {
+        use base64::Engine as _;
+        let part = token.split('.').nth(i).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    fn keys_of(v: &Value) -> Vec<String> {
+        let mut k: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn access_token_has_exactly_the_design_claims() {
+        let t = tokens();
+        let issued = t.access.issue("u1", &roles(), NOW).unwrap();
+        let payload = segment(&issued.token, 1);
+        assert_eq!(
+            keys_of(&payload),
+            ["aud", "exp", "iat", "iss", "jti", "roles", "sub", "token_use"]
+        );
+        assert_eq!(payload["token_use"], "access");
+        assert_eq!(payload["exp"], NOW + 900);
+        assert_eq!(issued.expires_in, 900);
+        assert_eq!(issued.expires_at, NOW + 900);
+        let header = segment(&issued.token, 0);
+        assert_eq!(keys_of(&header), ["alg", "kid", "typ"]);
+        assert_eq!(header["alg"], "HS256");
+        assert_eq!(header["kid"], crate::keys::key_id(ACCESS.as_bytes()));
+    }
+
+    #[test]
+    fn access_token_round_trips() {
+        let t = tokens();
+        let issued = t.access.issue("u1", &roles(), NOW).unwrap();
+        let claims = t.access.verify(&issued.token, NOW).unwrap();
+        assert_eq!(claims.sub, "u1");
+        assert_eq!(claims.roles, roles());
+        assert_eq!(claims.jti, issued.jti);
+        assert_eq!(claims.iss, "https://auth.example.com");
+        assert_eq!(claims.aud, "https://api.example.com");
+    }
+
+    #[test]
+    fn each_access_token_gets_a_new_jti() {
+        let t = tokens();
+        let a = t.access.issue("u1", &roles(), NOW).unwrap();
+        let b = t.access.issue("u1", &roles(), NOW).unwrap();
+        assert_ne!(a.jti, b.jti);
+    }
+
+    #[test]
+    fn exp_is_accepted_until_the_last_second_of_leeway() {
+        let t = tokens();
+        let tok = t.access.issue("u1", &roles(), NOW).unwrap().token;
+        assert!(t.access.verify(&tok, NOW + 900 - 1).is_ok());
+        assert!(t.access.verify(&tok, NOW + 900 + 4).is_ok());
+        assert_eq!(
+            t.access.verify(&tok, NOW + 900 + 5),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn exp_without_leeway_expires_at_exp_exactly() {
+        let t = Tokens::new(&config(&[("JWT_LEEWAY", "0")]));
+        let tok = t.access.issue("u1", &roles(), NOW).unwrap().token;
+        assert!(t.access.verify(&tok, NOW + 899).is_ok());
+        assert_eq!(t.access.verify(&tok, NOW + 900), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn nbf_is_accepted_within_leeway_and_refused_past_it() {
+        let t = tokens();
+        let tok = sign_access(with(access_claims(), "nbf", json!(NOW + 105)));
+        assert_eq!(t.access.verify(&tok, NOW + 99), Err(TokenError::NotYetValid));
+        assert!(t.access.verify(&tok, NOW + 100).is_ok());
+    }
+
+    #[test]
+    fn iat_in_the_future_past_leeway_is_not_yet_valid() {
+        let t = tokens();
+        let claims = with(
+            with(access_claims(), "iat", json!(NOW + 6)),
+            "exp",
+            json!(NOW + 600),
+        );
+        let tok = sign_access(claims);
+        assert_eq!(t.access.verify(&tok, NOW), Err(TokenError::NotYetValid));
+        assert!(t.access.verify(&tok, NOW + 1).is_ok());
+    }
+
+    #[test]
+    fn lifetime_longer_than_the_configured_ttl_is_refused() {
+        let t = tokens();
+        let tok = sign_access(with(access_claims(), "exp", json!(NOW + 901)));
+        assert_eq!(
+            t.access.verify(&tok, NOW),
+            Err(TokenError::InvalidClaim { claim: "exp" })
+        );
+    }
+
+    #[test]
+    fn missing_exp_is_refused() {
+        let mut c = access_claims();
+        c.as_object_mut().unwrap().remove("exp");
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn exp_as_string_is_refused() {
+        let c = with(access_claims(), "exp", json!((NOW + 900).to_string()));
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn wrong_issuer_is_refused() {
+        let c = with(access_claims(), "iss", json!("https://evil.example.com"));
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::InvalidClaim { claim: "iss" })
+        );
+    }
+
+    #[test]
+    fn wrong_audience_is_refused() {
+        let c = with(access_claims(), "aud", json!("https://other.example.com"));
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::InvalidClaim { claim: "aud" })
+        );
+    }
+
+    #[test]
+    fn missing_token_use_is_the_wrong_token_use() {
+        let mut c = access_claims();
+        c.as_object_mut().unwrap().remove("token_use");
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::WrongTokenUse { expected: "access" })
+        );
+    }
+
+    #[test]
+    fn refresh_use_under_the_access_key_is_the_wrong_token_use() {
+        let c = with(access_claims(), "token_use", json!("refresh"));
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::WrongTokenUse { expected: "access" })
+        );
+    }
+
+    #[test]
+    fn empty_subject_is_refused() {
+        let c = with(access_claims(), "sub", json!(""));
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::InvalidClaim { claim: "sub" })
+        );
+    }
+
+    #[test]
+    fn roles_that_are_not_strings_are_refused() {
+        let c = with(access_claims(), "roles", json!(["user", 7]));
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::Malformed)
+        );
+        let c = with(access_claims(), "roles", json!("user"));
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_role_with_a_comma_is_neither_issued_nor_accepted() {
+        let t = tokens();
+        assert_eq!(
+            t.access.issue("u1", &["a,b".into()], NOW),
+            Err(TokenError::InvalidClaim { claim: "roles" })
+        );
+        let c = with(access_claims(), "roles", json!(["a,admin"]));
+        assert_eq!(
+            t.access.verify(&sign_access(c), NOW),
+            Err(TokenError::InvalidClaim { claim: "roles" })
+        );
+    }
+
+    #[test]
+    fn token_over_8_kib_is_refused_before_decoding() {
+        let t = tokens();
+        let junk = "x".repeat(MAX_TOKEN_BYTES + 1);
+        assert_eq!(
+            t.access.verify(&junk, NOW),
+            Err(TokenError::TooLarge {
+                max: MAX_TOKEN_BYTES
+            })
+        );
+        let c = with(access_claims(), "pad", json!("p".repeat(MAX_TOKEN_BYTES)));
+        assert!(matches!(
+            t.access.verify(&sign_access(c), NOW),
+            Err(TokenError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_claims_are_ignored() {
+        let c = with(access_claims(), "email", json!("a@example.com"));
+        assert!(tokens().access.verify(&sign_access(c), NOW).is_ok());
+    }
+
+    #[test]
+    fn previous_key_verifies_but_never_signs() {
+        let old = tokens();
+        let before = old.access.issue("u1", &roles(), NOW).unwrap().token;
+        let rotated = Tokens::new(&config(&[
+            ("JWT_ACCESS_SECRET", "new-access-secret-0123456789abcdefghijklm"),
+            ("JWT_ACCESS_SECRET_PREVIOUS", ACCESS),
+        ]));
+        assert!(rotated.access.verify(&before, NOW).is_ok());
+        let after = rotated.access.issue("u1", &roles(), NOW).unwrap().token;
+        assert_eq!(
+            segment(&after, 0)["kid"],
+            crate::keys::key_id(b"new-access-secret-0123456789abcdefghijklm")
+        );
+        assert_eq!(old.access.verify(&after, NOW), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn retired_key_is_an_unknown_key() {
+        let before = tokens().access.issue("u1", &roles(), NOW).unwrap().token;
+        let rotated = Tokens::new(&config(&[(
+            "JWT_ACCESS_SECRET",
+            "new-access-secret-0123456789abcdefghijklm",
+        )]));
+        assert_eq!(
+            rotated.access.verify(&before, NOW),
+            Err(TokenError::UnknownKey)
+        );
+    }
+
+    fn grant(generation: u64, issued_at: u64, session_ends_at: u64) -> RefreshGrant<'static> {
+        RefreshGrant {
+            sub: "u1",
+            sid: "s1",
+            generation,
+            issued_at,
+            session_ends_at,
+        }
+    }
+
+    #[test]
+    fn refresh_token_has_exactly_the_design_claims() {
+        let t = tokens();
+        let issued = t.refresh.issue(&grant(3, NOW, NOW + 30 * 86400)).unwrap();
+        let payload = segment(&issued.token, 1);
+        assert_eq!(
+            keys_of(&payload),
+            ["aud", "exp", "gen", "iat", "iss", "jti", "sid", "sub", "token_use"]
+        );
+        assert_eq!(payload["jti"], "s1.3");
+        let claims = t.refresh.verify(&issued.token, NOW).unwrap();
+        assert_eq!((claims.sid.as_str(), claims.generation), ("s1", 3));
+        assert_eq!(claims.exp, NOW + 7 * 86400);
+    }
+
+    #[test]
+    fn the_same_grant_signs_to_the_same_token() {
+        let t = tokens();
+        let g = grant(2, NOW, NOW + 86400 * 30);
+        assert_eq!(t.refresh.issue(&g).unwrap(), t.refresh.issue(&g).unwrap());
+    }
+
+    #[test]
+    fn session_end_caps_the_refresh_exp() {
+        let t = tokens();
+        let issued = t.refresh.issue(&grant(9, NOW, NOW + 3600)).unwrap();
+        assert_eq!(issued.expires_at, NOW + 3600);
+        assert_eq!(issued.expires_in, 3600);
+        assert_eq!(
+            t.refresh.verify(&issued.token, NOW + 3600 + 5),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn no_refresh_token_for_an_ended_session() {
+        assert_eq!(
+            tokens().refresh.issue(&grant(1, NOW, NOW)),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn access_token_is_refused_by_the_refresh_verifier() {
+        let t = tokens();
+        let tok = t.access.issue("u1", &roles(), NOW).unwrap().token;
+        assert_eq!(t.refresh.verify(&tok, NOW), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn refresh_token_is_refused_by_the_access_verifier() {
+        let t = tokens();
+        let tok = t.refresh.issue(&grant(1, NOW, NOW + 86400)).unwrap().token;
+        assert_eq!(t.access.verify(&tok, NOW), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn only_signing_and_config_failures_are_server_errors() {
+        assert!(TokenError::Expired.is_client_error());
+        assert!(TokenError::Malformed.is_client_error());
+        assert!(!TokenError::Signing.is_client_error());
+        assert!(
+            !TokenError::Config(crate::ConfigError::Missing { var: "X" }).is_client_error()
+        );
+    }
+}
