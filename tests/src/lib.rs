@@ -1,1 +1,2 @@
-
+//! Integration and end-to-end tests of the workspace. The library part holds
+//! shared harness code; the tests live in `tests/tests/`.

@@ -213,7 +213,9 @@ impl AccessTokens {
     /// Verifies an access token at time `now` (epoch seconds).
     pub fn verify(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
         let raw = self.codec.verify(token, now)?;
-        let roles = raw.roles.ok_or(TokenError::InvalidClaim { claim: "roles" })?;
+        let roles = raw
+            .roles
+            .ok_or(TokenError::InvalidClaim { claim: "roles" })?;
         if !roles.iter().all(|r| valid_role(r)) {
             return Err(TokenError::InvalidClaim { claim: "roles" });
         }
@@ -431,7 +433,16 @@ mod tests {
         let payload = segment(&issued.token, 1);
         assert_eq!(
             keys_of(&payload),
-            ["aud", "exp", "iat", "iss", "jti", "roles", "sub", "token_use"]
+            [
+                "aud",
+                "exp",
+                "iat",
+                "iss",
+                "jti",
+                "roles",
+                "sub",
+                "token_use"
+            ]
         );
         assert_eq!(payload["token_use"], "access");
         assert_eq!(payload["exp"], NOW + 900);
@@ -487,7 +498,10 @@ mod tests {
     fn nbf_is_accepted_within_leeway_and_refused_past_it() {
         let t = tokens();
         let tok = sign_access(with(access_claims(), "nbf", json!(NOW + 105)));
-        assert_eq!(t.access.verify(&tok, NOW + 99), Err(TokenError::NotYetValid));
+        assert_eq!(
+            t.access.verify(&tok, NOW + 99),
+            Err(TokenError::NotYetValid)
+        );
         assert!(t.access.verify(&tok, NOW + 100).is_ok());
     }
 
@@ -635,7 +649,10 @@ mod tests {
         let old = tokens();
         let before = old.access.issue("u1", &roles(), NOW).unwrap().token;
         let rotated = Tokens::new(&config(&[
-            ("JWT_ACCESS_SECRET", "new-access-secret-0123456789abcdefghijklm"),
+            (
+                "JWT_ACCESS_SECRET",
+                "new-access-secret-0123456789abcdefghijklm",
+            ),
             ("JWT_ACCESS_SECRET_PREVIOUS", ACCESS),
         ]));
         assert!(rotated.access.verify(&before, NOW).is_ok());
@@ -677,7 +694,17 @@ mod tests {
         let payload = segment(&issued.token, 1);
         assert_eq!(
             keys_of(&payload),
-            ["aud", "exp", "gen", "iat", "iss", "jti", "sid", "sub", "token_use"]
+            [
+                "aud",
+                "exp",
+                "gen",
+                "iat",
+                "iss",
+                "jti",
+                "sid",
+                "sub",
+                "token_use"
+            ]
         );
         assert_eq!(payload["jti"], "s1.3");
         let claims = t.refresh.verify(&issued.token, NOW).unwrap();
@@ -731,8 +758,6 @@ mod tests {
         assert!(TokenError::Expired.is_client_error());
         assert!(TokenError::Malformed.is_client_error());
         assert!(!TokenError::Signing.is_client_error());
-        assert!(
-            !TokenError::Config(crate::ConfigError::Missing { var: "X" }).is_client_error()
-        );
+        assert!(!TokenError::Config(crate::ConfigError::Missing { var: "X" }).is_client_error());
     }
 }

@@ -1,0 +1,16 @@
+# The commands README.md gives; CI (.ci/run) calls the same targets.
+.PHONY: test lint unit bench-build
+
+## Everything a change must pass: formatting, lints, every test.
+test: lint unit
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	cargo test --workspace --locked
+
+## Benches are compiled in CI, not timed (shared machines are noisy).
+bench-build:
+	cargo bench --workspace --locked --no-run
