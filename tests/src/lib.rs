@@ -1,2 +1,211 @@
-//! Integration and end-to-end tests of the workspace. The library part holds
-//! shared harness code; the tests live in `tests/tests/`.
+//! Shared harness for the integration tests: DynamoDB Local for the test
+//! run, a client configured exactly as production configures it, uniquely
+//! named tables per test so tests run in parallel, and a request counter.
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use accounts::{LockoutPolicy, SessionPolicy, Store, StoreConfig, Tables};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, Builder, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
+use aws_sdk_dynamodb::error::BoxError;
+
+/// The workspace root (scripts live there).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// A DynamoDB Local started by this test process. Its wrapper shell reads our
+/// end of a pipe; when this process exits for any reason the pipe closes and
+/// the wrapper stops Java, so no emulator outlives the tests.
+struct Emulator {
+    endpoint: String,
+    _child: Mutex<Child>,
+    _stdin: Mutex<ChildStdin>,
+}
+
+static EMULATOR: OnceLock<Result<Emulator, String>> = OnceLock::new();
+
+/// The DynamoDB endpoint for this test run: `AWS_ENDPOINT_URL_DYNAMODB` when
+/// set (a stack you started), else a DynamoDB Local started on a free port.
+/// Fails the test with what to install when Java or npm is missing; never
+/// skips.
+pub fn endpoint() -> String {
+    if let Ok(url) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+        return url;
+    }
+    match EMULATOR.get_or_init(start_emulator) {
+        Ok(e) => e.endpoint.clone(),
+        Err(msg) => panic!("DynamoDB Local could not start: {msg}"),
+    }
+}
+
+/// A free loopback port (the OS picks it; another process could take it
+/// before us, which the start-up check would then report).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+fn start_emulator() -> Result<Emulator, String> {
+    let port = free_port();
+    let script = workspace_root().join("scripts/dynamodb-local");
+    let log = std::env::temp_dir().join(format!("dynamodb-local-{port}.log"));
+    let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" "$1" & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid""#)
+        .arg(&script)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let stdin = child.stdin.take().ok_or("no stdin pipe")?;
+
+    // First use installs the npm package (tens of seconds); later, ~1 s.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            break;
+        }
+        let exited = child.try_wait().map_err(|e| e.to_string())?;
+        if exited.is_some() || Instant::now() > deadline {
+            let mut out = String::new();
+            let _ = std::fs::File::open(&log).and_then(|mut f| f.read_to_string(&mut out));
+            return Err(format!(
+                "scripts/dynamodb-local {port} {}:\n{out}",
+                if exited.is_some() {
+                    "exited"
+                } else {
+                    "did not listen within 180 s"
+                }
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(Emulator {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _child: Mutex::new(child),
+        _stdin: Mutex::new(stdin),
+    })
+}
+
+/// Counts every HTTP request the client sends (retries included).
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(Arc<AtomicUsize>);
+
+impl RequestCounter {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Requests made while running `f`.
+    pub async fn during<T>(&self, f: impl std::future::Future<Output = T>) -> (T, usize) {
+        let before = self.get();
+        let out = f.await;
+        (out, self.get() - before)
+    }
+}
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// A client for `endpoint`, with production's timeouts and retries
+/// (`accounts::client::configure`) and static local credentials.
+pub fn client_for(endpoint: &str, counter: &RequestCounter) -> Client {
+    let builder = Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .interceptor(counter.clone());
+    Client::from_conf(accounts::client::configure(builder).build())
+}
+
+/// Lockout used by the tests unless one says otherwise.
+pub const LOCKOUT: LockoutPolicy = LockoutPolicy {
+    max_failures: 5,
+    lockout: 900,
+};
+
+/// Session rules used by the tests unless one says otherwise.
+pub const SESSIONS: SessionPolicy = SessionPolicy {
+    reuse_interval: 10,
+    max_lifetime: 30 * 86400,
+};
+
+/// One test's world: its own tables in the shared DynamoDB Local.
+pub struct Ctx {
+    pub client: Client,
+    pub requests: RequestCounter,
+    pub tables: Tables,
+    pub store: Store,
+}
+
+impl Ctx {
+    /// Fresh, uniquely named tables with the default policies.
+    pub async fn new() -> Self {
+        Self::with(LOCKOUT, SESSIONS).await
+    }
+
+    pub async fn with(lockout: LockoutPolicy, sessions: SessionPolicy) -> Self {
+        let requests = RequestCounter::default();
+        let client = client_for(&endpoint(), &requests);
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let tables = Tables {
+            users: format!("users-{id}"),
+            sessions: format!("sessions-{id}"),
+        };
+        accounts::schema::USERS
+            .create(&client, &tables.users)
+            .await
+            .expect("create users table");
+        accounts::schema::SESSIONS
+            .create(&client, &tables.sessions)
+            .await
+            .expect("create sessions table");
+        let store = Store::new(
+            client.clone(),
+            StoreConfig {
+                tables: tables.clone(),
+                lockout,
+            },
+            sessions,
+        );
+        Self {
+            client,
+            requests,
+            tables,
+            store,
+        }
+    }
+}

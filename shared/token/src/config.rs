@@ -94,6 +94,8 @@ pub enum ConfigError {
         min: String,
         max: String,
     },
+    #[error("{var} is not a whole number")]
+    NotANumber { var: &'static str },
     #[error("{var} must not be empty")]
     Empty { var: &'static str },
 }
@@ -261,9 +263,43 @@ fn text(src: &impl Source, var: &'static str, default: &str) -> Result<String, C
     }
 }
 
+/// A required, non-empty variable (a table name, say).
+pub fn required(src: &impl Source, var: &'static str) -> Result<String, ConfigError> {
+    match src.get(var) {
+        None => Err(ConfigError::Missing { var }),
+        Some(v) if v.trim().is_empty() => Err(ConfigError::Empty { var }),
+        Some(v) => Ok(v.trim().to_owned()),
+    }
+}
+
+/// A whole number within `[min, max]`, `default` when unset.
+pub fn number(
+    src: &impl Source,
+    var: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let value = match src.get(var) {
+        None => default,
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::NotANumber { var })?,
+    };
+    if !(min..=max).contains(&value) {
+        return Err(ConfigError::OutOfRange {
+            var,
+            min: min.to_string(),
+            max: max.to_string(),
+        });
+    }
+    Ok(value)
+}
+
 /// Whole seconds (`900`) or a humantime duration (`15m`, `7d`, `1h 30m`),
 /// within `[min, max]`. Sub-second parts are refused: JWT times are seconds.
-fn duration(
+pub fn duration(
     src: &impl Source,
     var: &'static str,
     default: &str,

@@ -1,0 +1,71 @@
+//! Store errors: what the caller answers 409 for, what it answers 503 for
+//! (DynamoDB unreachable or throttled after retries), and what is our bug.
+//! Refusals of a refresh token are not errors: see [`crate::Refusal`].
+
+use std::error::Error;
+use std::fmt::Debug;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Registration of a username that exists, compared case-insensitively.
+    #[error("username is taken")]
+    UsernameTaken,
+    /// DynamoDB could not be reached, timed out, or throttled us past the
+    /// retry policy. Answer 503; retrying later is reasonable.
+    #[error("DynamoDB is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A stored item does not have the shape this code writes.
+    #[error("stored item is invalid: {0}")]
+    Corrupt(&'static str),
+    /// DynamoDB refused the request itself (missing table, bad expression):
+    /// a deployment or code fault. Answer 500.
+    #[error("DynamoDB rejected the request")]
+    Internal(#[source] BoxError),
+}
+
+impl StoreError {
+    pub(crate) fn internal(e: impl Into<BoxError>) -> Self {
+        StoreError::Internal(e.into())
+    }
+
+    /// True for the errors a caller answers with 503.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// Service error codes that mean "try again later", not "you are wrong".
+const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+];
+
+/// Sorts an SDK error into unavailable (transport, timeout, throttling,
+/// DynamoDB's own 5xx) or internal (the request itself was refused).
+pub(crate) fn sdk_error<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    match &e {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or_default();
+            if TRANSIENT_CODES.contains(&code) {
+                StoreError::Unavailable(Box::new(e))
+            } else {
+                StoreError::Internal(Box::new(e))
+            }
+        }
+        SdkError::ConstructionFailure(_) => StoreError::Internal(Box::new(e)),
+        _ => StoreError::Unavailable(Box::new(e)),
+    }
+}

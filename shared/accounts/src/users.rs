@@ -1,0 +1,281 @@
+//! Users: registration with case-insensitive unique usernames, lookup, and
+//! the failed-login counter that locks an account.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+
+use crate::Store;
+use crate::error::{StoreError, sdk_error};
+use crate::item::{Item, get_list, get_n, get_n_or_zero, get_s, list, n, s};
+
+/// Roles every new user gets.
+pub const DEFAULT_ROLES: &[&str] = &["user"];
+
+/// A valid username: 3 to 64 characters of `A-Z a-z 0-9 . _ @ -`. It keeps
+/// the spelling the user chose; uniqueness and lookup use the lower-cased key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username {
+    display: String,
+    key: String,
+}
+
+/// Why a username was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("username must be 3 to 64 characters of A-Z a-z 0-9 . _ @ -")]
+pub struct InvalidUsername;
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, InvalidUsername> {
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-');
+        if !(3..=64).contains(&raw.len()) || !raw.chars().all(ok_char) {
+            return Err(InvalidUsername);
+        }
+        Ok(Self {
+            display: raw.to_owned(),
+            key: raw.to_ascii_lowercase(),
+        })
+    }
+
+    /// As the user typed it at registration.
+    pub fn as_str(&self) -> &str {
+        &self.display
+    }
+
+    /// The case-folded form that identifies the user.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The username as registered (display form).
+    pub username: String,
+    /// Stable id, the `sub` of every token.
+    pub user_id: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub roles: Vec<String>,
+    pub created_at: u64,
+    /// Failures counted in the current window.
+    pub failed_logins: u64,
+    /// Start of the current failure window (epoch seconds).
+    pub failed_since: u64,
+    /// Locked while `now < locked_until`.
+    pub locked_until: u64,
+}
+
+impl User {
+    /// Seconds the account stays locked, if it is locked at `now`.
+    pub fn locked_for(&self, now: u64) -> Option<u64> {
+        (self.locked_until > now).then(|| self.locked_until - now)
+    }
+}
+
+impl TryFrom<&Item> for User {
+    type Error = StoreError;
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        Ok(Self {
+            username: get_s(item, "display_name")?,
+            user_id: get_s(item, "user_id")?,
+            password_hash: get_s(item, "password_hash")?,
+            roles: get_list(item, "roles")?,
+            created_at: get_n(item, "created_at")?,
+            failed_logins: get_n_or_zero(item, "failed_logins")?,
+            failed_since: get_n_or_zero(item, "failed_since")?,
+            locked_until: get_n_or_zero(item, "locked_until")?,
+        })
+    }
+}
+
+/// `LOGIN_MAX_FAILURES` failures within `window` seconds lock the account for
+/// `lockout` seconds. The window is the lockout duration: failures older than
+/// a lockout would have lasted stop counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u64,
+    pub lockout: u64,
+}
+
+/// How many times a failure is re-counted when another login raced it.
+const FAILURE_WRITE_ATTEMPTS: usize = 3;
+
+impl Store {
+    /// Creates a user with the default roles. Usernames are unique without
+    /// regard to case: one conditional write, no read first.
+    pub async fn create_user(
+        &self,
+        username: &Username,
+        password_hash: String,
+        now: u64,
+    ) -> Result<User, StoreError> {
+        let user = User {
+            username: username.as_str().to_owned(),
+            user_id: uuid::Uuid::new_v4().to_string(),
+            password_hash,
+            roles: DEFAULT_ROLES.iter().map(|r| (*r).to_owned()).collect(),
+            created_at: now,
+            failed_logins: 0,
+            failed_since: 0,
+            locked_until: 0,
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.users)
+            .item("username", s(username.key()))
+            .item("display_name", s(user.username.as_str()))
+            .item("user_id", s(user.user_id.as_str()))
+            .item("password_hash", s(user.password_hash.as_str()))
+            .item("roles", list(&user.roles))
+            .item("created_at", n(now))
+            .item("failed_logins", n(0))
+            .condition_expression("attribute_not_exists(username)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(user),
+            Err(SdkError::ServiceError(se))
+                if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Err(StoreError::UsernameTaken)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    /// The user with this username (any case), read consistently so that a
+    /// lockout written a moment ago is seen.
+    pub async fn get_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.users)
+            .key("username", s(username.key()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.item().map(User::try_from).transpose()
+    }
+
+    /// Counts a failed login for `user` (as read before the attempt) and
+    /// returns `Some(locked_until)` when this failure locks the account.
+    /// The write is conditional on the count it saw, so racing failures are
+    /// each counted; on a race it recounts from the item DynamoDB returns.
+    pub async fn record_login_failure(
+        &self,
+        user: &User,
+        username: &Username,
+        now: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let policy = self.lockout;
+        let mut seen = (user.failed_logins, user.failed_since);
+        for _ in 0..FAILURE_WRITE_ATTEMPTS {
+            let (count, since) = seen;
+            let in_window = count > 0 && since.saturating_add(policy.lockout) > now;
+            let (mut next, mut next_since) = if in_window {
+                (count + 1, since)
+            } else {
+                (1, now)
+            };
+            let mut locked_until = 0;
+            if next >= policy.max_failures {
+                locked_until = now + policy.lockout;
+                (next, next_since) = (0, 0);
+            }
+            let mut req = self
+                .client
+                .update_item()
+                .table_name(&self.tables.users)
+                .key("username", s(username.key()))
+                .condition_expression("attribute_exists(username) AND failed_logins = :seen")
+                .expression_attribute_values(":seen", n(count))
+                .expression_attribute_values(":count", n(next))
+                .expression_attribute_values(":since", n(next_since))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            req = if locked_until > 0 {
+                req.update_expression(
+                    "SET failed_logins = :count, failed_since = :since, locked_until = :until",
+                )
+                .expression_attribute_values(":until", n(locked_until))
+            } else {
+                req.update_expression("SET failed_logins = :count, failed_since = :since")
+            };
+            match req.send().await {
+                Ok(_) => return Ok((locked_until > 0).then_some(locked_until)),
+                Err(SdkError::ServiceError(se)) => match se.err() {
+                    UpdateItemError::ConditionalCheckFailedException(c) => {
+                        let Some(old) = c.item() else {
+                            return Ok(None); // the user was deleted meanwhile
+                        };
+                        seen = (
+                            get_n_or_zero(old, "failed_logins")?,
+                            get_n_or_zero(old, "failed_since")?,
+                        );
+                    }
+                    _ => return Err(sdk_error(SdkError::ServiceError(se))),
+                },
+                Err(e) => return Err(sdk_error(e)),
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_of_3_to_64_allowed_characters_parse() {
+        for ok in ["abc", "Alice.Smith_99@example-corp", &"a".repeat(64)] {
+            assert!(Username::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn usernames_outside_the_rules_are_refused() {
+        for bad in [
+            "ab",
+            &"a".repeat(65),
+            "has space",
+            "semi;colon",
+            "ünïcode",
+            "",
+            "a/b",
+        ] {
+            assert_eq!(Username::parse(bad), Err(InvalidUsername), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn username_key_is_case_folded_and_display_kept() {
+        let u = Username::parse("Alice@Example.COM").unwrap();
+        assert_eq!(u.key(), "alice@example.com");
+        assert_eq!(u.as_str(), "Alice@Example.COM");
+    }
+
+    #[test]
+    fn locked_for_counts_down_to_unlock() {
+        let mut u = User {
+            username: "a".into(),
+            user_id: "1".into(),
+            password_hash: String::new(),
+            roles: vec![],
+            created_at: 0,
+            failed_logins: 0,
+            failed_since: 0,
+            locked_until: 1000,
+        };
+        assert_eq!(u.locked_for(400), Some(600));
+        assert_eq!(u.locked_for(1000), None);
+        u.locked_until = 0;
+        assert_eq!(u.locked_for(0), None);
+    }
+}

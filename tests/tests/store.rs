@@ -1,0 +1,638 @@
+//! The store against DynamoDB Local: every rule of "Sessions and rotation"
+//! and of users, success and failure, with request counts where the design
+//! promises them.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use accounts::{
+    LockoutPolicy, Refusal, Rotation, Session, SessionPolicy, StoreError, User, Username,
+};
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use futures::future::join_all;
+use integration_tests::{Ctx, LOCKOUT, RequestCounter, SESSIONS, client_for, free_port};
+use token::{RefreshClaims, TokenConfig, Tokens};
+
+const NOW: u64 = 1_800_000_000;
+const PASSWORD: &str = "correct horse battery staple";
+
+fn tokens() -> Tokens {
+    let m: HashMap<&str, &str> = [
+        (
+            "JWT_ACCESS_SECRET",
+            "store-access-secret-0123456789abcdefghij",
+        ),
+        (
+            "JWT_REFRESH_SECRET",
+            "store-refresh-secret-0123456789abcdefghi",
+        ),
+    ]
+    .into();
+    Tokens::new(&TokenConfig::from_source(&m).unwrap())
+}
+
+async fn register(ctx: &Ctx, name: &str) -> (User, Username) {
+    let username = Username::parse(name).unwrap();
+    let hash = password::hash(PASSWORD).unwrap();
+    let user = ctx.store.create_user(&username, hash, NOW).await.unwrap();
+    (user, username)
+}
+
+async fn login(ctx: &Ctx, name: &str) -> (User, Username, Session) {
+    let (user, username) = register(ctx, name).await;
+    let session = ctx
+        .store
+        .start_session(&user, &username, Some("test-agent/1.0"), NOW)
+        .await
+        .unwrap();
+    (user, username, session)
+}
+
+/// The claims a refresh token of `session`'s current generation carries.
+fn claims(session: &Session) -> RefreshClaims {
+    let t = tokens();
+    let issued = t.refresh.issue(&session.grant()).unwrap();
+    t.refresh.verify(&issued.token, session.rotated_at).unwrap()
+}
+
+fn rotated(r: Rotation) -> Session {
+    match r {
+        Rotation::Rotated(s) => s,
+        other => panic!("expected a rotation, got {other:?}"),
+    }
+}
+
+// ---- users ----
+
+#[tokio::test]
+async fn registered_user_is_found_by_any_case() {
+    let ctx = Ctx::new().await;
+    let (user, _) = register(&ctx, "Alice.Smith").await;
+    assert_eq!(user.roles, ["user"]);
+    let found = ctx
+        .store
+        .get_user(&Username::parse("alice.SMITH").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, user);
+    assert_eq!(found.username, "Alice.Smith");
+}
+
+#[tokio::test]
+async fn unknown_user_is_none() {
+    let ctx = Ctx::new().await;
+    let nobody = Username::parse("nobody").unwrap();
+    assert_eq!(ctx.store.get_user(&nobody).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn usernames_are_unique_without_regard_to_case() {
+    let ctx = Ctx::new().await;
+    register(&ctx, "bob").await;
+    for again in ["bob", "BOB", "Bob"] {
+        let err = ctx
+            .store
+            .create_user(&Username::parse(again).unwrap(), "x".into(), NOW)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::UsernameTaken), "{again}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn registration_is_one_request() {
+    let ctx = Ctx::new().await;
+    let u = Username::parse("carol").unwrap();
+    let (r, n) = ctx
+        .requests
+        .during(ctx.store.create_user(&u, "h".into(), NOW))
+        .await;
+    r.unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn failures_below_the_limit_do_not_lock() {
+    let ctx = Ctx::new().await;
+    let (_, username) = register(&ctx, "dave").await;
+    for i in 0..4 {
+        let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+        let locked = ctx
+            .store
+            .record_login_failure(&user, &username, NOW + i)
+            .await
+            .unwrap();
+        assert_eq!(locked, None, "failure {}", i + 1);
+    }
+    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    assert_eq!(user.failed_logins, 4);
+    assert_eq!(user.locked_for(NOW + 4), None);
+}
+
+#[tokio::test]
+async fn the_fifth_failure_in_the_window_locks_for_the_lockout() {
+    let ctx = Ctx::new().await;
+    let (_, username) = register(&ctx, "erin").await;
+    let mut last = None;
+    for i in 0..5 {
+        let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+        let (r, n) = ctx
+            .requests
+            .during(ctx.store.record_login_failure(&user, &username, NOW + i))
+            .await;
+        assert_eq!(n, 1, "a failure is one write");
+        last = r.unwrap();
+    }
+    assert_eq!(last, Some(NOW + 4 + 900));
+    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    assert_eq!(user.locked_for(NOW + 4), Some(900));
+    assert_eq!(user.locked_for(NOW + 4 + 900), None);
+}
+
+#[tokio::test]
+async fn failures_older_than_the_window_stop_counting() {
+    let ctx = Ctx::new().await;
+    let (_, username) = register(&ctx, "frank").await;
+    for at in [NOW, NOW + 1, NOW + 2, NOW + 3, NOW + 900, NOW + 901] {
+        let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+        let locked = ctx
+            .store
+            .record_login_failure(&user, &username, at)
+            .await
+            .unwrap();
+        assert_eq!(locked, None, "at +{}", at - NOW);
+    }
+    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    assert_eq!((user.failed_logins, user.failed_since), (2, NOW + 900));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_failures_are_all_counted() {
+    let ctx = Ctx::with(
+        LockoutPolicy {
+            max_failures: 100,
+            lockout: 900,
+        },
+        SESSIONS,
+    )
+    .await;
+    let (_, username) = register(&ctx, "grace").await;
+    let stale = ctx.store.get_user(&username).await.unwrap().unwrap();
+    let attempts = (0..3).map(|_| ctx.store.record_login_failure(&stale, &username, NOW));
+    for r in join_all(attempts).await {
+        r.unwrap();
+    }
+    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    assert_eq!(user.failed_logins, 3);
+}
+
+#[tokio::test]
+async fn login_clears_failures_in_the_same_two_requests() {
+    let ctx = Ctx::new().await;
+    let (_, username) = register(&ctx, "heidi").await;
+    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    ctx.store
+        .record_login_failure(&user, &username, NOW)
+        .await
+        .unwrap();
+
+    let ((), n) = ctx
+        .requests
+        .during(async {
+            let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+            assert_eq!(user.failed_logins, 1);
+            ctx.store
+                .start_session(&user, &username, None, NOW)
+                .await
+                .unwrap();
+        })
+        .await;
+    assert_eq!(n, 2, "read the user, then one transaction");
+    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    assert_eq!((user.failed_logins, user.locked_until), (0, 0));
+}
+
+// ---- sessions ----
+
+#[tokio::test]
+async fn login_is_two_requests() {
+    let ctx = Ctx::new().await;
+    let (_, username) = register(&ctx, "ivan").await;
+    let (session, n) = ctx
+        .requests
+        .during(async {
+            let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+            ctx.store.start_session(&user, &username, None, NOW).await
+        })
+        .await;
+    let session = session.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(session.generation, 0);
+    assert_eq!(session.expires_at, NOW + 30 * 86400);
+}
+
+#[tokio::test]
+async fn rotation_of_the_current_token_is_exactly_one_request() {
+    let ctx = Ctx::new().await;
+    let (_, _, session) = login(&ctx, "judy").await;
+    let (r, n) = ctx
+        .requests
+        .during(ctx.store.rotate(&claims(&session), NOW + 60))
+        .await;
+    assert_eq!(n, 1);
+    let next = rotated(r.unwrap());
+    assert_eq!(next.generation, 1);
+    assert_eq!(next.rotated_at, NOW + 60);
+    assert_eq!(next.sid, session.sid);
+    assert_eq!(next.roles, ["user"]);
+}
+
+#[tokio::test]
+async fn the_rotated_token_stops_working_and_its_successor_works() {
+    let ctx = Ctx::new().await;
+    let (_, _, s0) = login(&ctx, "ken").await;
+    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 100).await.unwrap());
+    let s2 = rotated(ctx.store.rotate(&claims(&s1), NOW + 200).await.unwrap());
+    assert_eq!(s2.generation, 2);
+}
+
+#[tokio::test]
+async fn previous_token_within_the_interval_gets_the_same_successor() {
+    let ctx = Ctx::new().await;
+    let (_, _, s0) = login(&ctx, "leo").await;
+    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 100).await.unwrap());
+    let (replay, n) = ctx
+        .requests
+        .during(ctx.store.rotate(&claims(&s0), NOW + 109))
+        .await;
+    assert_eq!(n, 1);
+    let Rotation::Replayed(again) = replay.unwrap() else {
+        panic!("expected a replay");
+    };
+    assert_eq!(again, s1);
+    let t = tokens();
+    assert_eq!(
+        t.refresh.issue(&again.grant()).unwrap().token,
+        t.refresh.issue(&s1.grant()).unwrap().token,
+        "re-signed deterministically"
+    );
+    // The successor still works: the replay did not fork or advance it.
+    assert_eq!(
+        rotated(ctx.store.rotate(&claims(&s1), NOW + 110).await.unwrap()).generation,
+        2
+    );
+}
+
+#[tokio::test]
+async fn previous_token_after_the_interval_is_reuse_and_revokes_the_session() {
+    let ctx = Ctx::new().await;
+    let (user, _, s0) = login(&ctx, "mallory").await;
+    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 100).await.unwrap());
+    let r = ctx.store.rotate(&claims(&s0), NOW + 110).await.unwrap();
+    assert_eq!(
+        r,
+        Rotation::Refused(Refusal::Reused {
+            user_id: user.user_id.clone(),
+            sid: s0.sid.clone()
+        })
+    );
+    assert_eq!(
+        ctx.store.rotate(&claims(&s1), NOW + 111).await.unwrap(),
+        Rotation::Refused(Refusal::Unknown),
+        "the successor is refused too"
+    );
+    assert!(
+        ctx.store
+            .list_sessions(&user.user_id, NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_older_token_is_reuse_even_within_the_interval() {
+    let ctx = Ctx::new().await;
+    let (_, _, s0) = login(&ctx, "nina").await;
+    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 1).await.unwrap());
+    let s2 = rotated(ctx.store.rotate(&claims(&s1), NOW + 2).await.unwrap());
+    let r = ctx.store.rotate(&claims(&s0), NOW + 3).await.unwrap();
+    assert!(
+        matches!(r, Rotation::Refused(Refusal::Reused { .. })),
+        "{r:?}"
+    );
+    assert_eq!(
+        ctx.store.rotate(&claims(&s2), NOW + 4).await.unwrap(),
+        Rotation::Refused(Refusal::Unknown)
+    );
+}
+
+#[tokio::test]
+async fn zero_reuse_interval_makes_any_replay_reuse() {
+    let ctx = Ctx::with(
+        LOCKOUT,
+        SessionPolicy {
+            reuse_interval: 0,
+            ..SESSIONS
+        },
+    )
+    .await;
+    let (_, _, s0) = login(&ctx, "oscar").await;
+    rotated(ctx.store.rotate(&claims(&s0), NOW).await.unwrap());
+    let r = ctx.store.rotate(&claims(&s0), NOW).await.unwrap();
+    assert!(
+        matches!(r, Rotation::Refused(Refusal::Reused { .. })),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_concurrent_refreshes_make_exactly_one_successor() {
+    let ctx = Ctx::new().await;
+    let (_, _, s0) = login(&ctx, "peggy").await;
+    let c = claims(&s0);
+    let results = join_all((0..32).map(|_| ctx.store.rotate(&c, NOW + 5))).await;
+
+    let mut winners = Vec::new();
+    let mut successors = Vec::new();
+    for r in results {
+        match r.unwrap() {
+            Rotation::Rotated(s) => winners.push(s),
+            Rotation::Replayed(s) => successors.push(s),
+            Rotation::Refused(refusal) => panic!("refused inside the interval: {refusal:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one new generation");
+    let winner = &winners[0];
+    assert_eq!(winner.generation, 1);
+    assert!(
+        successors.iter().all(|s| s == winner),
+        "the session never forks"
+    );
+    let current = ctx.store.list_sessions(&winner.user_id, NOW).await.unwrap();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0].generation, 1);
+}
+
+#[tokio::test]
+async fn absolute_lifetime_caps_the_refresh_token_exp() {
+    let ctx = Ctx::with(
+        LOCKOUT,
+        SessionPolicy {
+            max_lifetime: 3600,
+            ..SESSIONS
+        },
+    )
+    .await;
+    let (_, _, s0) = login(&ctx, "quinn").await;
+    assert_eq!(s0.expires_at, NOW + 3600);
+    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 3000).await.unwrap());
+    let issued = tokens().refresh.issue(&s1.grant()).unwrap();
+    assert_eq!(issued.expires_at, NOW + 3600, "not NOW + 3000 + 7 days");
+}
+
+#[tokio::test]
+async fn a_session_past_its_end_but_still_stored_is_refused() {
+    let ctx = Ctx::with(
+        LOCKOUT,
+        SessionPolicy {
+            max_lifetime: 3600,
+            ..SESSIONS
+        },
+    )
+    .await;
+    let (user, _, s0) = login(&ctx, "rupert").await;
+    assert_eq!(
+        ctx.store.rotate(&claims(&s0), NOW + 3600).await.unwrap(),
+        Rotation::Refused(Refusal::Expired)
+    );
+    // The item is still there (TTL is lazy) but no longer listed as live.
+    assert!(
+        ctx.store
+            .list_sessions(&user.user_id, NOW + 3600)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ctx.store
+            .list_sessions(&user.user_id, NOW)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_token_with_another_users_sub_is_refused() {
+    let ctx = Ctx::new().await;
+    let (_, _, s0) = login(&ctx, "sybil").await;
+    let mut forged = claims(&s0);
+    forged.sub = "someone-else".into();
+    assert_eq!(
+        ctx.store.rotate(&forged, NOW + 1).await.unwrap(),
+        Rotation::Refused(Refusal::Unknown)
+    );
+    rotated(ctx.store.rotate(&claims(&s0), NOW + 2).await.unwrap());
+}
+
+#[tokio::test]
+async fn revoking_one_session_ends_it_in_one_request_and_is_idempotent() {
+    let ctx = Ctx::new().await;
+    let (user, username, s0) = login(&ctx, "trent").await;
+    let other = ctx
+        .store
+        .start_session(&user, &username, None, NOW)
+        .await
+        .unwrap();
+    let (r, n) = ctx
+        .requests
+        .during(ctx.store.revoke_session(&s0.sid, &user.user_id))
+        .await;
+    r.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(
+        ctx.store.rotate(&claims(&s0), NOW + 1).await.unwrap(),
+        Rotation::Refused(Refusal::Unknown)
+    );
+    ctx.store
+        .revoke_session(&s0.sid, &user.user_id)
+        .await
+        .unwrap();
+    rotated(ctx.store.rotate(&claims(&other), NOW + 1).await.unwrap());
+}
+
+#[tokio::test]
+async fn another_user_cannot_revoke_a_session() {
+    let ctx = Ctx::new().await;
+    let (_, _, s0) = login(&ctx, "uma").await;
+    ctx.store
+        .revoke_session(&s0.sid, "not-the-owner")
+        .await
+        .unwrap();
+    rotated(ctx.store.rotate(&claims(&s0), NOW + 1).await.unwrap());
+}
+
+#[tokio::test]
+async fn revoking_all_sessions_ends_every_one_of_them_only() {
+    let ctx = Ctx::new().await;
+    let (user, username, _) = login(&ctx, "victor").await;
+    for _ in 0..29 {
+        ctx.store
+            .start_session(&user, &username, None, NOW)
+            .await
+            .unwrap();
+    }
+    let (_, _, bystander) = login(&ctx, "walter").await;
+    let all = ctx.store.list_sessions(&user.user_id, NOW).await.unwrap();
+    assert_eq!(all.len(), 30);
+
+    let (ended, n) = ctx
+        .requests
+        .during(ctx.store.revoke_all_sessions(&user.user_id))
+        .await;
+    assert_eq!(ended.unwrap(), 30);
+    assert_eq!(n, 3, "one query, two batches of at most 25");
+    for s in &all {
+        assert_eq!(
+            ctx.store.rotate(&claims(s), NOW + 1).await.unwrap(),
+            Rotation::Refused(Refusal::Unknown)
+        );
+    }
+    rotated(
+        ctx.store
+            .rotate(&claims(&bystander), NOW + 1)
+            .await
+            .unwrap(),
+    );
+}
+
+#[tokio::test]
+async fn listing_shows_a_users_sessions_with_their_hints() {
+    let ctx = Ctx::new().await;
+    let (user, _, s0) = login(&ctx, "xena").await;
+    login(&ctx, "yves").await;
+    let listed = ctx.store.list_sessions(&user.user_id, NOW).await.unwrap();
+    assert_eq!(listed, vec![s0]);
+    assert_eq!(listed[0].user_agent.as_deref(), Some("test-agent/1.0"));
+}
+
+// ---- tables and faults ----
+
+#[tokio::test]
+async fn tables_have_ttl_on_expires_at_and_the_defined_keys() {
+    let ctx = Ctx::new().await;
+    for (name, def) in [
+        (&ctx.tables.users, accounts::schema::USERS),
+        (&ctx.tables.sessions, accounts::schema::SESSIONS),
+    ] {
+        let ttl = ctx
+            .client
+            .describe_time_to_live()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap();
+        let ttl = ttl.time_to_live_description().unwrap();
+        assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+        assert_eq!(ttl.attribute_name(), Some("expires_at"));
+
+        let table = ctx
+            .client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap();
+        let table = table.table().unwrap();
+        assert_eq!(
+            table.key_schema()[0].attribute_name(),
+            def.partition_key.name
+        );
+        let indexes: Vec<&str> = table
+            .global_secondary_indexes()
+            .iter()
+            .filter_map(|g| g.index_name())
+            .collect();
+        let expected: Vec<&str> = def.indexes.iter().map(|i| i.name).collect();
+        assert_eq!(indexes, expected);
+    }
+}
+
+#[tokio::test]
+async fn a_closed_port_is_unavailable_within_seconds() {
+    let requests = RequestCounter::default();
+    let client = client_for(&format!("http://127.0.0.1:{}", free_port()), &requests);
+    let store = accounts::Store::new(
+        client,
+        accounts::StoreConfig {
+            tables: accounts::Tables {
+                users: "u".into(),
+                sessions: "s".into(),
+            },
+            lockout: LOCKOUT,
+        },
+        SESSIONS,
+    );
+    let started = Instant::now();
+    let err = store
+        .get_user(&Username::parse("anyone").unwrap())
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_unavailable(), "{err:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(requests.get(), 3, "three attempts, then give up");
+}
+
+#[tokio::test]
+async fn a_missing_table_is_an_internal_error_not_unavailable() {
+    let ctx = Ctx::new().await;
+    let store = accounts::Store::new(
+        ctx.client.clone(),
+        accounts::StoreConfig {
+            tables: accounts::Tables {
+                users: "no-such-table".into(),
+                sessions: "no-such-table".into(),
+            },
+            lockout: LOCKOUT,
+        },
+        SESSIONS,
+    );
+    let err = store
+        .get_user(&Username::parse("anyone").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Internal(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn no_item_holds_a_token_or_a_password_in_clear() {
+    let ctx = Ctx::new().await;
+    let (_, _, s0) = login(&ctx, "zoe").await;
+    let t = tokens();
+    let first = t.refresh.issue(&s0.grant()).unwrap().token;
+    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 1).await.unwrap());
+    let second = t.refresh.issue(&s1.grant()).unwrap().token;
+
+    let mut secrets = vec![PASSWORD.to_owned()];
+    for tok in [&first, &second] {
+        secrets.push(tok.clone());
+        secrets.extend(tok.split('.').map(str::to_owned));
+    }
+    for table in [&ctx.tables.users, &ctx.tables.sessions] {
+        let items = ctx.client.scan().table_name(table).send().await.unwrap();
+        assert!(!items.items().is_empty());
+        for item in items.items() {
+            let dump = format!("{item:?}");
+            for s in &secrets {
+                assert!(!dump.contains(s.as_str()), "{table} holds a secret value");
+            }
+            if let Some(AttributeValue::S(h)) = item.get("password_hash") {
+                assert!(h.starts_with("$argon2id$"));
+            }
+        }
+    }
+}
