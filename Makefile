@@ -1,5 +1,5 @@
 # The commands README.md gives; CI (.ci/run) calls the same targets.
-.PHONY: test lint unit bench-build
+.PHONY: test lint unit bench-build dynamodb
 
 ## Everything a change must pass: formatting, lints, every test.
 test: lint unit
@@ -14,3 +14,7 @@ unit:
 ## Benches are compiled in CI, not timed (shared machines are noisy).
 bench-build:
 	cargo bench --workspace --locked --no-run
+
+## DynamoDB Local in memory on port 8000 (installs it on first use).
+dynamodb:
+	scripts/dynamodb-local 8000

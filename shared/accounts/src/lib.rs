@@ -84,3 +84,66 @@ impl Store {
         &self.tables
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<StoreConfig, ConfigError> {
+        let m: HashMap<&str, &str> = pairs.iter().copied().collect();
+        StoreConfig::from_source(&m)
+    }
+
+    const TABLES: [(&str, &str); 2] = [("USERS_TABLE", "u"), ("SESSIONS_TABLE", "s")];
+
+    #[test]
+    fn defaults_lock_after_5_failures_for_15_minutes() {
+        let c = parse(&TABLES).unwrap();
+        assert_eq!(c.tables.users, "u");
+        assert_eq!(c.tables.sessions, "s");
+        assert_eq!(
+            c.lockout,
+            LockoutPolicy {
+                max_failures: 5,
+                lockout: 900
+            }
+        );
+    }
+
+    #[test]
+    fn table_names_are_required() {
+        assert_eq!(
+            parse(&[("USERS_TABLE", "u")]),
+            Err(ConfigError::Missing {
+                var: "SESSIONS_TABLE"
+            })
+        );
+        assert_eq!(
+            parse(&[("USERS_TABLE", " "), ("SESSIONS_TABLE", "s")]),
+            Err(ConfigError::Empty { var: "USERS_TABLE" })
+        );
+    }
+
+    #[test]
+    fn lockout_settings_are_read_and_checked() {
+        let mut pairs = TABLES.to_vec();
+        pairs.extend([("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT", "1h")]);
+        let c = parse(&pairs).unwrap();
+        assert_eq!(c.lockout.max_failures, 3);
+        assert_eq!(c.lockout.lockout, 3600);
+
+        let mut bad = TABLES.to_vec();
+        bad.push(("LOGIN_MAX_FAILURES", "five"));
+        assert_eq!(
+            parse(&bad),
+            Err(ConfigError::NotANumber {
+                var: "LOGIN_MAX_FAILURES"
+            })
+        );
+        let mut zero = TABLES.to_vec();
+        zero.push(("LOGIN_MAX_FAILURES", "0"));
+        assert!(matches!(parse(&zero), Err(ConfigError::OutOfRange { .. })));
+    }
+}

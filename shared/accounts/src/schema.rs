@@ -32,6 +32,8 @@ pub struct IndexDef {
 /// TTL attribute. Billing is on-demand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableDef {
+    /// The table's logical id in `template.yaml`.
+    pub logical_id: &'static str,
     pub env_var: &'static str,
     pub partition_key: KeyAttr,
     pub indexes: &'static [IndexDef],
@@ -41,6 +43,7 @@ pub struct TableDef {
 /// Users, keyed by the lower-cased username, so uniqueness is
 /// case-insensitive by construction.
 pub const USERS: TableDef = TableDef {
+    logical_id: "UsersTable",
     env_var: "USERS_TABLE",
     partition_key: KeyAttr {
         name: "username",
@@ -55,6 +58,7 @@ pub const SESSIONS_BY_USER: &str = "by_user";
 
 /// Sessions, one item per login, keyed by session id.
 pub const SESSIONS: TableDef = TableDef {
+    logical_id: "SessionsTable",
     env_var: "SESSIONS_TABLE",
     partition_key: KeyAttr {
         name: "sid",

@@ -1,0 +1,130 @@
+//! template.yaml declares the tables the code expects: the same keys,
+//! indexes, attribute types and TTL attribute as `accounts::schema`.
+
+use std::collections::BTreeSet;
+
+use accounts::schema::{KeyAttr, SESSIONS, TableDef, USERS};
+use integration_tests::workspace_root;
+use serde_yaml_ng::Value;
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml"))
+        .expect("template.yaml at the workspace root");
+    serde_yaml_ng::from_str(&text).expect("template.yaml is YAML")
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    path.iter()
+        .fold(v, |v, k| &v[*k])
+        .as_str()
+        .unwrap_or_else(|| panic!("missing string at {path:?}"))
+}
+
+fn key_schema(v: &Value) -> Vec<(String, String)> {
+    v.as_sequence()
+        .expect("KeySchema is a list")
+        .iter()
+        .map(|k| {
+            (
+                str_at(k, &["AttributeName"]).to_owned(),
+                str_at(k, &["KeyType"]).to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn expected_keys(pk: KeyAttr, sk: Option<KeyAttr>) -> Vec<(String, String)> {
+    let mut v = vec![(pk.name.to_owned(), "HASH".to_owned())];
+    v.extend(sk.map(|k| (k.name.to_owned(), "RANGE".to_owned())));
+    v
+}
+
+fn check(def: TableDef) {
+    let t = template();
+    let res = &t["Resources"][def.logical_id];
+    assert_eq!(
+        str_at(res, &["Type"]),
+        "AWS::DynamoDB::Table",
+        "{}",
+        def.logical_id
+    );
+    let p = &res["Properties"];
+    assert_eq!(str_at(p, &["BillingMode"]), "PAY_PER_REQUEST");
+    assert_eq!(
+        str_at(p, &["TimeToLiveSpecification", "AttributeName"]),
+        def.ttl_attribute
+    );
+    assert_eq!(
+        p["TimeToLiveSpecification"]["Enabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        key_schema(&p["KeySchema"]),
+        expected_keys(def.partition_key, None)
+    );
+
+    let declared: BTreeSet<(String, String)> = p["AttributeDefinitions"]
+        .as_sequence()
+        .expect("AttributeDefinitions")
+        .iter()
+        .map(|a| {
+            (
+                str_at(a, &["AttributeName"]).to_owned(),
+                str_at(a, &["AttributeType"]).to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = def
+        .key_attributes()
+        .into_iter()
+        .map(|k| (k.name.to_owned(), k.kind.to_owned()))
+        .collect();
+    assert_eq!(
+        declared, expected,
+        "{} attribute definitions",
+        def.logical_id
+    );
+
+    let gsis = p["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(gsis.len(), def.indexes.len(), "{} indexes", def.logical_id);
+    for ix in def.indexes {
+        let g = gsis
+            .iter()
+            .find(|g| g["IndexName"].as_str() == Some(ix.name))
+            .unwrap_or_else(|| panic!("index {} missing", ix.name));
+        assert_eq!(
+            key_schema(&g["KeySchema"]),
+            expected_keys(ix.partition_key, ix.sort_key)
+        );
+        assert_eq!(str_at(g, &["Projection", "ProjectionType"]), "ALL");
+    }
+}
+
+#[test]
+fn users_table_matches_the_schema() {
+    check(USERS);
+}
+
+#[test]
+fn sessions_table_matches_the_schema() {
+    check(SESSIONS);
+}
+
+#[test]
+fn every_table_in_the_template_is_one_the_code_knows() {
+    let t = template();
+    let tables: BTreeSet<&str> = t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::DynamoDB::Table"))
+        .filter_map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        tables,
+        BTreeSet::from([USERS.logical_id, SESSIONS.logical_id])
+    );
+}
