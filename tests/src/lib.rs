@@ -2,6 +2,8 @@
 //! run, a client configured exactly as production configures it, uniquely
 //! named tables per test so tests run in parallel, and a request counter.
 
+pub mod http;
+
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

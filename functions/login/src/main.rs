@@ -1,1 +1,17 @@
-fn main() {}
+//! The `login` Lambda: wiring only. Configuration, keys and the DynamoDB
+//! client are built once per execution environment; the handler is
+//! [`handlers::login`].
+
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    web::logging::init();
+    let app = handlers::App::from_env()
+        .await
+        .inspect_err(|e| web::logging::refuse_start(e))?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(handlers::login(&app, req).await)
+    }))
+    .await
+}

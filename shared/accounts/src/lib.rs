@@ -61,7 +61,8 @@ impl StoreConfig {
     }
 }
 
-/// The DynamoDB store of users and sessions.
+/// The DynamoDB store of users and sessions. Cloning shares the client.
+#[derive(Clone)]
 pub struct Store {
     client: Client,
     tables: Tables,

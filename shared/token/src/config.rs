@@ -94,6 +94,11 @@ pub enum ConfigError {
         min: String,
         max: String,
     },
+    #[error("{var} is invalid: expected {expected}")]
+    Invalid {
+        var: &'static str,
+        expected: &'static str,
+    },
     #[error("{var} is not a whole number")]
     NotANumber { var: &'static str },
     #[error("{var} must not be empty")]

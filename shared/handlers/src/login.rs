@@ -1,0 +1,95 @@
+//! `POST /auth/login {"username","password"}` → tokens and the refresh
+//! cookie. An unknown user and a wrong password get the same answer after
+//! the same one argon2id hash.
+
+use accounts::Username;
+use lambda_http::Request;
+use serde::Deserialize;
+use web::ApiError;
+use web::response::TokenPair;
+
+use crate::{Answer, App, signing_error, store_error, user_agent};
+
+#[derive(Deserialize)]
+struct Body {
+    username: String,
+    password: String,
+}
+
+/// Checks the password and starts a session.
+pub async fn login(app: &App, req: Request) -> Answer {
+    web::cors::serve(&app.http, req, |req| handle(app, req)).await
+}
+
+async fn verify_password(password: String, phc: Option<String>) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || password::verify(&password, phc.as_deref()))
+        .await
+        .map_err(|_| ApiError::Internal)
+}
+
+async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
+    let body: Body = web::body::json(&req)?;
+    if body.password.len() > password::MAX_PASSWORD_BYTES {
+        return Err(ApiError::InvalidRequest(
+            "password must be at most 256 bytes",
+        ));
+    }
+    let username = Username::parse(&body.username).map_err(|_| {
+        ApiError::InvalidRequest("username must be 3 to 64 characters of A-Z a-z 0-9 . _ @ -")
+    })?;
+    let now = token::unix_now();
+    let Some(user) = app.store.get_user(&username).await.map_err(store_error)? else {
+        verify_password(body.password, None).await?;
+        tracing::info!(
+            event = "login_failure",
+            reason = "unknown_user",
+            "login refused"
+        );
+        return Err(ApiError::InvalidCredentials);
+    };
+    if let Some(retry_after) = user.locked_for(now) {
+        tracing::info!(event = "login_failure", reason = "locked", sub = %user.user_id, "login refused");
+        return Err(ApiError::TooManyAttempts { retry_after });
+    }
+    if !verify_password(body.password, Some(user.password_hash.clone())).await? {
+        let locked = app
+            .store
+            .record_login_failure(&user, &username, now)
+            .await
+            .map_err(store_error)?;
+        if let Some(until) = locked {
+            tracing::warn!(event = "lockout", sub = %user.user_id, until, "account locked");
+            return Err(ApiError::TooManyAttempts {
+                retry_after: until - now,
+            });
+        }
+        tracing::info!(event = "login_failure", reason = "wrong_password", sub = %user.user_id, "login refused");
+        return Err(ApiError::InvalidCredentials);
+    }
+
+    let session = app
+        .store
+        .start_session(&user, &username, user_agent(&req).as_deref(), now)
+        .await
+        .map_err(store_error)?;
+    let access = app
+        .tokens
+        .access
+        .issue(&user.user_id, &user.roles, now)
+        .map_err(signing_error)?;
+    let refresh = app
+        .tokens
+        .refresh
+        .issue(&session.grant())
+        .map_err(signing_error)?;
+    tracing::info!(event = "login_success", sub = %user.user_id, sid = %session.sid, "login");
+    Ok(web::response::tokens(
+        &app.http,
+        &TokenPair {
+            access_token: &access.token,
+            access_expires_in: access.expires_in,
+            refresh_token: &refresh.token,
+            refresh_expires_in: refresh.expires_in,
+        },
+    ))
+}

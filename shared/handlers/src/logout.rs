@@ -1,0 +1,52 @@
+//! `POST /auth/logout` (cookie or body `{"refresh_token"}`; `{"all": true}`
+//! ends every session of the user) → `204`, cookie cleared. Idempotent: an
+//! absent, expired or unknown token still answers 204.
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::Deserialize;
+use web::ApiError;
+
+use crate::{Answer, App, Presented, store_error};
+
+#[derive(Deserialize)]
+struct Body {
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    all: bool,
+}
+
+/// Ends the presented session, or all of the user's sessions.
+pub async fn logout(app: &App, req: Request) -> Answer {
+    web::cors::serve(&app.http, req, |req| handle(app, req)).await
+}
+
+async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
+    let body: Option<Body> = web::body::optional_json(&req)?;
+    let all = body.as_ref().is_some_and(|b| b.all);
+    let presented = Presented::from(&req, body.and_then(|b| b.refresh_token));
+    presented.check_origin(&app.http, &req)?;
+    let claims = presented
+        .token()
+        .and_then(|t| app.tokens.refresh.verify(t, token::unix_now()).ok());
+    if let Some(c) = claims {
+        if all {
+            let ended = app
+                .store
+                .revoke_all_sessions(&c.sub)
+                .await
+                .map_err(store_error)?;
+            tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all = true, ended, "logout");
+        } else {
+            app.store
+                .revoke_session(&c.sid, &c.sub)
+                .await
+                .map_err(store_error)?;
+            tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all = false, "logout");
+        }
+    }
+    let mut res = web::response::empty(StatusCode::NO_CONTENT);
+    web::cookie::clear(res.headers_mut(), app.http.cookie_secure);
+    Ok(res)
+}

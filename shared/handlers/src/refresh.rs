@@ -1,0 +1,70 @@
+//! `POST /auth/refresh` (cookie, else body `{"refresh_token"}`) → a new
+//! access token and the session's next refresh token. Every refusal is
+//! `401 invalid_token` and clears the cookie.
+
+use accounts::{Refusal, Rotation};
+use lambda_http::Request;
+use serde::Deserialize;
+use web::ApiError;
+use web::response::TokenPair;
+
+use crate::{Answer, App, Presented, signing_error, store_error};
+
+#[derive(Deserialize)]
+struct Body {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// Rotates the presented refresh token.
+pub async fn refresh(app: &App, req: Request) -> Answer {
+    web::cors::serve(&app.http, req, |req| handle(app, req)).await
+}
+
+async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
+    let body: Option<Body> = web::body::optional_json(&req)?;
+    let presented = Presented::from(&req, body.and_then(|b| b.refresh_token));
+    presented.check_origin(&app.http, &req)?;
+    let now = token::unix_now();
+    let token = presented.token().ok_or(ApiError::InvalidToken)?;
+    let claims = app.tokens.refresh.verify(token, now).map_err(|e| {
+        tracing::info!(event = "refresh_refused", reason = %e, "refresh refused");
+        ApiError::InvalidToken
+    })?;
+
+    let session = match app.store.rotate(&claims, now).await.map_err(store_error)? {
+        Rotation::Rotated(s) => s,
+        Rotation::Replayed(s) => {
+            tracing::info!(event = "refresh_replayed", sub = %s.user_id, sid = %s.sid, "previous token within the reuse interval");
+            s
+        }
+        Rotation::Refused(Refusal::Reused { user_id, sid }) => {
+            tracing::warn!(event = "refresh_reuse_detected", sub = %user_id, sid = %sid, "session revoked");
+            return Err(ApiError::InvalidToken);
+        }
+        Rotation::Refused(reason) => {
+            tracing::info!(event = "refresh_refused", reason = ?reason, sub = %claims.sub, sid = %claims.sid, "refresh refused");
+            return Err(ApiError::InvalidToken);
+        }
+    };
+    let access = app
+        .tokens
+        .access
+        .issue(&session.user_id, &session.roles, now)
+        .map_err(signing_error)?;
+    let refresh = app
+        .tokens
+        .refresh
+        .issue(&session.grant())
+        .map_err(signing_error)?;
+    tracing::info!(event = "refresh", sub = %session.user_id, sid = %session.sid, generation = session.generation, "refresh");
+    Ok(web::response::tokens(
+        &app.http,
+        &TokenPair {
+            access_token: &access.token,
+            access_expires_in: access.expires_in,
+            refresh_token: &refresh.token,
+            refresh_expires_in: refresh.expires_in,
+        },
+    ))
+}

@@ -1,0 +1,92 @@
+//! Every answer that is not a success, and the one place that turns it into
+//! HTTP. Nothing here carries internals: the message is fixed text.
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+
+use crate::HttpConfig;
+use crate::cookie;
+use crate::response::json;
+
+/// A failed request, as the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed JSON, wrong content type, missing or invalid fields.
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// Body over [`crate::body::MAX_BODY_BYTES`].
+    #[error("request body is too large")]
+    TooLarge,
+    #[error("username is already taken")]
+    UsernameTaken,
+    #[error("registration is disabled")]
+    RegistrationDisabled,
+    /// Unknown user or wrong password: the same answer for both.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// Account locked; retry after this many seconds.
+    #[error("too many failed attempts")]
+    TooManyAttempts { retry_after: u64 },
+    /// Refresh token missing, malformed, expired, revoked or reused. The
+    /// answer clears the refresh cookie.
+    #[error("refresh token is invalid")]
+    InvalidToken,
+    /// A cookie-authenticated call from an origin not in `ALLOWED_ORIGINS`.
+    #[error("origin is not allowed")]
+    ForbiddenOrigin,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// DynamoDB unreachable or throttled past retries.
+    #[error("service temporarily unavailable")]
+    Unavailable,
+    /// Our fault; details are logged, never sent.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            ApiError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
+            ApiError::RegistrationDisabled => (StatusCode::FORBIDDEN, "registration_disabled"),
+            ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            ApiError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            }
+            ApiError::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            ApiError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        }
+    }
+
+    /// The HTTP answer: `{"error": code, "message": text}` plus the headers
+    /// a client needs to act on it.
+    pub fn into_response(self, config: &HttpConfig) -> Response<Body> {
+        let (status, code) = self.status_and_code();
+        let mut res = json(
+            status,
+            &serde_json::json!({"error": code, "message": self.to_string()}),
+        );
+        let headers = res.headers_mut();
+        match self {
+            ApiError::TooManyAttempts { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            ApiError::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::InvalidToken => {
+                cookie::clear(headers, config.cookie_secure);
+            }
+            ApiError::MethodNotAllowed => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+            }
+            _ => {}
+        }
+        res
+    }
+}

@@ -1,0 +1,75 @@
+//! Building answers: JSON bodies, and the token response of login and
+//! refresh.
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::{HttpConfig, cookie};
+
+/// A JSON answer. Every answer of this service is `no-store`: they carry
+/// tokens or say something about an account (RFC 6749 §5.1).
+pub fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut res = Response::new(Body::Text(text));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// An empty answer (204 for logout).
+pub fn empty(status: StatusCode) -> Response<Body> {
+    let mut res = Response::new(Body::Empty);
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// What login and refresh hand back.
+pub struct TokenPair<'a> {
+    pub access_token: &'a str,
+    pub access_expires_in: u64,
+    pub refresh_token: &'a str,
+    pub refresh_expires_in: u64,
+}
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_expires_in: Option<u64>,
+}
+
+/// `200 {"access_token","token_type":"Bearer","expires_in"}` with the refresh
+/// token in its cookie, and in the body too when `REFRESH_TOKEN_IN_BODY`.
+pub fn tokens(config: &HttpConfig, pair: &TokenPair<'_>) -> Response<Body> {
+    let in_body = config.refresh_token_in_body;
+    let mut res = json(
+        StatusCode::OK,
+        &TokenBody {
+            access_token: pair.access_token,
+            token_type: "Bearer",
+            expires_in: pair.access_expires_in,
+            refresh_token: in_body.then_some(pair.refresh_token),
+            refresh_expires_in: in_body.then_some(pair.refresh_expires_in),
+        },
+    );
+    cookie::set(
+        res.headers_mut(),
+        pair.refresh_token,
+        pair.refresh_expires_in,
+        config.cookie_secure,
+    );
+    res
+}

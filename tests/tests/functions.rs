@@ -1,0 +1,601 @@
+//! The HTTP contract of DESIGN.md, row by row, through the real handlers,
+//! with requests built from real API Gateway events (HTTP API 2.0, REST 1.0
+//! and function URLs) against DynamoDB Local.
+
+use integration_tests::http::{
+    FRONTS, Front, TestApp, body, post, refresh_cookie, request, set_cookie,
+};
+use lambda_http::http::header;
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn register(t: &TestApp, front: Front, username: &str) {
+    let res = handlers::register(
+        &t.app,
+        post(
+            front,
+            "/auth/register",
+            &json!({"username": username, "password": PASSWORD}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 201, "{:?}", body(&res));
+}
+
+async fn login(
+    t: &TestApp,
+    front: Front,
+    username: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    handlers::login(
+        &t.app,
+        post(
+            front,
+            "/auth/login",
+            &json!({"username": username, "password": PASSWORD}),
+        ),
+    )
+    .await
+}
+
+fn cookie_header(token: &str) -> String {
+    format!("refresh_token={token}")
+}
+
+// ---- register ----
+
+#[tokio::test]
+async fn register_answers_201_with_username_and_roles_on_every_front() {
+    let t = TestApp::new().await;
+    for (i, front) in FRONTS.into_iter().enumerate() {
+        let name = format!("Alice{i}");
+        let res = handlers::register(
+            &t.app,
+            post(
+                front,
+                "/auth/register",
+                &json!({"username": name, "password": PASSWORD}),
+            ),
+        )
+        .await;
+        assert_eq!(res.status(), 201, "{front:?}");
+        assert_eq!(body(&res), json!({"username": name, "roles": ["user"]}));
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+    }
+}
+
+#[tokio::test]
+async fn register_of_a_taken_username_in_any_case_is_409() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "bob").await;
+    let res = handlers::register(
+        &t.app,
+        post(
+            Front::HttpApi,
+            "/auth/register",
+            &json!({"username": "BOB", "password": PASSWORD}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(body(&res)["error"], "username_taken");
+}
+
+#[tokio::test]
+async fn register_when_disabled_is_403() {
+    let t = TestApp::with(&[("REGISTRATION_ENABLED", "false")]).await;
+    let res = handlers::register(
+        &t.app,
+        post(
+            Front::HttpApi,
+            "/auth/register",
+            &json!({"username": "carol", "password": PASSWORD}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(body(&res)["error"], "registration_disabled");
+}
+
+#[tokio::test]
+async fn register_refuses_bad_input_with_400_invalid_request() {
+    let t = TestApp::new().await;
+    let cases = [
+        json!({"username": "ab", "password": PASSWORD}),
+        json!({"username": "has space", "password": PASSWORD}),
+        json!({"username": "dave", "password": "short"}),
+        json!({"username": "dave", "password": "x".repeat(257)}),
+        json!({"username": "dave"}),
+        json!({"username": 7, "password": PASSWORD}),
+        json!(["dave", PASSWORD]),
+    ];
+    for c in cases {
+        let res = handlers::register(&t.app, post(Front::HttpApi, "/auth/register", &c)).await;
+        assert_eq!(res.status(), 400, "{c}");
+        assert_eq!(body(&res)["error"], "invalid_request", "{c}");
+        assert!(body(&res)["message"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_and_wrong_content_type_are_400() {
+    let t = TestApp::new().await;
+    let res = handlers::register(
+        &t.app,
+        request(
+            Front::RestApi,
+            "POST",
+            "/auth/register",
+            &[],
+            Some("{\"username\":"),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let form = request(
+        Front::HttpApi,
+        "POST",
+        "/auth/login",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some("username=a&password=b"),
+    );
+    let res = handlers::login(&t.app, form).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(body(&res)["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn bodies_over_16_kib_are_413() {
+    let t = TestApp::new().await;
+    let big = json!({"username": "erin", "password": "p".repeat(17 * 1024)});
+    for front in FRONTS {
+        let res = handlers::login(&t.app, post(front, "/auth/login", &big)).await;
+        assert_eq!(res.status(), 413, "{front:?}");
+        assert_eq!(body(&res)["error"], "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn other_methods_are_405() {
+    let t = TestApp::new().await;
+    let res = handlers::login(
+        &t.app,
+        request(Front::FunctionUrl, "GET", "/auth/login", &[], None),
+    )
+    .await;
+    assert_eq!(res.status(), 405);
+}
+
+// ---- login ----
+
+#[tokio::test]
+async fn login_answers_tokens_and_the_refresh_cookie_on_every_front() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "frank").await;
+    for front in FRONTS {
+        let res = login(&t, front, "FRANK").await;
+        assert_eq!(res.status(), 200, "{front:?}");
+        let b = body(&res);
+        assert_eq!(b["token_type"], "Bearer");
+        assert_eq!(b["expires_in"], 900);
+        assert!(
+            b["access_token"]
+                .as_str()
+                .is_some_and(|s| s.split('.').count() == 3)
+        );
+        assert!(
+            b.get("refresh_token").is_none(),
+            "refresh token only in the cookie"
+        );
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+        let cookie = set_cookie(&res).unwrap();
+        assert!(cookie.starts_with("refresh_token=ey"), "{cookie}");
+        assert!(
+            cookie.ends_with("; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=604800"),
+            "{cookie}"
+        );
+        let claims = t
+            .app
+            .tokens
+            .access
+            .verify(b["access_token"].as_str().unwrap(), token::unix_now())
+            .unwrap();
+        assert_eq!(claims.roles, ["user"]);
+    }
+}
+
+#[tokio::test]
+async fn login_with_refresh_token_in_body_and_insecure_cookie() {
+    let t = TestApp::with(&[
+        ("REFRESH_TOKEN_IN_BODY", "true"),
+        ("COOKIE_SECURE", "false"),
+    ])
+    .await;
+    register(&t, Front::HttpApi, "grace").await;
+    let res = login(&t, Front::HttpApi, "grace").await;
+    let b = body(&res);
+    assert_eq!(b["refresh_expires_in"], 604800);
+    assert_eq!(b["refresh_token"].as_str(), refresh_cookie(&res).as_deref());
+    assert!(!set_cookie(&res).unwrap().contains("Secure"));
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_401() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "heidi").await;
+    let wrong = handlers::login(
+        &t.app,
+        post(
+            Front::HttpApi,
+            "/auth/login",
+            &json!({"username": "heidi", "password": "wrong password here"}),
+        ),
+    )
+    .await;
+    let unknown = handlers::login(
+        &t.app,
+        post(
+            Front::HttpApi,
+            "/auth/login",
+            &json!({"username": "nobody", "password": PASSWORD}),
+        ),
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown.status(), 401);
+    assert_eq!(body(&wrong), body(&unknown));
+    assert_eq!(body(&wrong)["error"], "invalid_credentials");
+    assert!(set_cookie(&wrong).is_none());
+}
+
+#[tokio::test]
+async fn five_failures_lock_with_429_and_retry_after_even_for_the_right_password() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "ivan").await;
+    let bad = json!({"username": "ivan", "password": "wrong password here"});
+    for i in 1..=4 {
+        let res = handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &bad)).await;
+        assert_eq!(res.status(), 401, "failure {i}");
+    }
+    let res = handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &bad)).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(body(&res)["error"], "too_many_attempts");
+    let retry: u64 = res.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((890..=900).contains(&retry), "{retry}");
+    let right = login(&t, Front::HttpApi, "ivan").await;
+    assert_eq!(right.status(), 429);
+    assert!(right.headers().contains_key(header::RETRY_AFTER));
+}
+
+// ---- refresh ----
+
+#[tokio::test]
+async fn refresh_with_the_cookie_rotates_on_every_front() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "judy").await;
+    for front in FRONTS {
+        let first = refresh_cookie(&login(&t, front, "judy").await).unwrap();
+        let req = request(
+            front,
+            "POST",
+            "/auth/refresh",
+            &[("cookie", &cookie_header(&first))],
+            None,
+        );
+        let res = handlers::refresh(&t.app, req).await;
+        assert_eq!(res.status(), 200, "{front:?}: {:?}", body(&res));
+        assert!(body(&res)["access_token"].is_string());
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+        let second = refresh_cookie(&res).unwrap();
+        assert_ne!(second, first);
+    }
+}
+
+#[tokio::test]
+async fn refresh_with_the_token_in_the_body() {
+    let t = TestApp::with(&[("REFRESH_TOKEN_IN_BODY", "true")]).await;
+    register(&t, Front::HttpApi, "ken").await;
+    let rt = body(&login(&t, Front::HttpApi, "ken").await)["refresh_token"].clone();
+    let res = handlers::refresh(
+        &t.app,
+        post(
+            Front::RestApi,
+            "/auth/refresh",
+            &json!({"refresh_token": rt}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(body(&res)["refresh_token"].is_string());
+}
+
+#[tokio::test]
+async fn refresh_refusals_are_401_invalid_token_and_clear_the_cookie() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "leo").await;
+    let access = body(&login(&t, Front::HttpApi, "leo").await)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cases: Vec<(&str, lambda_http::Request)> = vec![
+        (
+            "missing",
+            request(Front::HttpApi, "POST", "/auth/refresh", &[], None),
+        ),
+        (
+            "garbage cookie",
+            request(
+                Front::HttpApi,
+                "POST",
+                "/auth/refresh",
+                &[("cookie", "refresh_token=not.a.jwt")],
+                None,
+            ),
+        ),
+        (
+            "access token as refresh",
+            request(
+                Front::RestApi,
+                "POST",
+                "/auth/refresh",
+                &[("Cookie", &cookie_header(&access))],
+                None,
+            ),
+        ),
+        (
+            "body garbage",
+            post(
+                Front::FunctionUrl,
+                "/auth/refresh",
+                &json!({"refresh_token": "x"}),
+            ),
+        ),
+    ];
+    for (what, req) in cases {
+        let res = handlers::refresh(&t.app, req).await;
+        assert_eq!(res.status(), 401, "{what}");
+        assert_eq!(body(&res)["error"], "invalid_token", "{what}");
+        assert!(
+            set_cookie(&res).unwrap().starts_with(
+                "refresh_token=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0"
+            ),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reuse_after_the_interval_revokes_the_session() {
+    let t = TestApp::with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
+    register(&t, Front::HttpApi, "mallory").await;
+    let first = refresh_cookie(&login(&t, Front::HttpApi, "mallory").await).unwrap();
+    let with = |c: &str| {
+        request(
+            Front::HttpApi,
+            "POST",
+            "/auth/refresh",
+            &[("cookie", &cookie_header(c))],
+            None,
+        )
+    };
+    let second = refresh_cookie(&handlers::refresh(&t.app, with(&first)).await).unwrap();
+    let reuse = handlers::refresh(&t.app, with(&first)).await;
+    assert_eq!(reuse.status(), 401);
+    let successor = handlers::refresh(&t.app, with(&second)).await;
+    assert_eq!(successor.status(), 401, "the whole session is revoked");
+}
+
+#[tokio::test]
+async fn a_retry_within_the_interval_gets_the_same_successor() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "nina").await;
+    let first = refresh_cookie(&login(&t, Front::HttpApi, "nina").await).unwrap();
+    let with = |c: &str| {
+        request(
+            Front::HttpApi,
+            "POST",
+            "/auth/refresh",
+            &[("cookie", &cookie_header(c))],
+            None,
+        )
+    };
+    let a = refresh_cookie(&handlers::refresh(&t.app, with(&first)).await).unwrap();
+    let b = refresh_cookie(&handlers::refresh(&t.app, with(&first)).await).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(handlers::refresh(&t.app, with(&a)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn cookie_refresh_from_a_foreign_origin_is_refused_but_allowed_origins_get_cors() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "oscar").await;
+    let rt = refresh_cookie(&login(&t, Front::HttpApi, "oscar").await).unwrap();
+    let cookie = cookie_header(&rt);
+    let evil = request(
+        Front::HttpApi,
+        "POST",
+        "/auth/refresh",
+        &[("cookie", &cookie), ("origin", "https://evil.example")],
+        None,
+    );
+    let res = handlers::refresh(&t.app, evil).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(body(&res)["error"], "forbidden_origin");
+
+    let good = request(
+        Front::HttpApi,
+        "POST",
+        "/auth/refresh",
+        &[("cookie", &cookie), ("origin", "https://app.example.com")],
+        None,
+    );
+    let res = handlers::refresh(&t.app, good).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "the refused call did not consume the token"
+    );
+    assert_eq!(
+        res.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://app.example.com"
+    );
+    assert_eq!(
+        res.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn preflight_is_answered_for_allowed_origins_only() {
+    let t = TestApp::new().await;
+    let ok = request(
+        Front::HttpApi,
+        "OPTIONS",
+        "/auth/refresh",
+        &[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "POST"),
+        ],
+        None,
+    );
+    let res = handlers::refresh(&t.app, ok).await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        res.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
+        "POST, OPTIONS"
+    );
+    let bad = request(
+        Front::HttpApi,
+        "OPTIONS",
+        "/auth/refresh",
+        &[("origin", "https://evil.example")],
+        None,
+    );
+    assert_eq!(handlers::refresh(&t.app, bad).await.status(), 403);
+}
+
+// ---- logout ----
+
+#[tokio::test]
+async fn logout_ends_the_session_clears_the_cookie_and_is_idempotent() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "peggy").await;
+    for front in FRONTS {
+        let rt = refresh_cookie(&login(&t, front, "peggy").await).unwrap();
+        let with = |path: &str| {
+            request(
+                front,
+                "POST",
+                path,
+                &[("cookie", &cookie_header(&rt))],
+                None,
+            )
+        };
+        let res = handlers::logout(&t.app, with("/auth/logout")).await;
+        assert_eq!(res.status(), 204, "{front:?}");
+        assert!(set_cookie(&res).unwrap().contains("Max-Age=0"));
+        assert_eq!(
+            handlers::refresh(&t.app, with("/auth/refresh"))
+                .await
+                .status(),
+            401
+        );
+        assert_eq!(
+            handlers::logout(&t.app, with("/auth/logout"))
+                .await
+                .status(),
+            204
+        );
+    }
+    let nothing = request(Front::HttpApi, "POST", "/auth/logout", &[], None);
+    assert_eq!(handlers::logout(&t.app, nothing).await.status(), 204);
+}
+
+#[tokio::test]
+async fn logout_all_ends_every_session_of_the_user() {
+    let t = TestApp::new().await;
+    register(&t, Front::HttpApi, "quinn").await;
+    register(&t, Front::HttpApi, "rupert").await;
+    let laptop = refresh_cookie(&login(&t, Front::HttpApi, "quinn").await).unwrap();
+    let phone = refresh_cookie(&login(&t, Front::RestApi, "quinn").await).unwrap();
+    let other = refresh_cookie(&login(&t, Front::HttpApi, "rupert").await).unwrap();
+    let all = request(
+        Front::HttpApi,
+        "POST",
+        "/auth/logout",
+        &[
+            ("cookie", &cookie_header(&laptop)),
+            ("content-type", "application/json"),
+        ],
+        Some(r#"{"all": true}"#),
+    );
+    assert_eq!(handlers::logout(&t.app, all).await.status(), 204);
+    let refresh = |c: &str| {
+        request(
+            Front::HttpApi,
+            "POST",
+            "/auth/refresh",
+            &[("cookie", &cookie_header(c))],
+            None,
+        )
+    };
+    assert_eq!(
+        handlers::refresh(&t.app, refresh(&phone)).await.status(),
+        401
+    );
+    assert_eq!(
+        handlers::refresh(&t.app, refresh(&other)).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn logout_with_a_malformed_body_is_400() {
+    let t = TestApp::new().await;
+    let res = handlers::logout(
+        &t.app,
+        request(
+            Front::HttpApi,
+            "POST",
+            "/auth/logout",
+            &[],
+            Some("{all: yes}"),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let res = handlers::logout(
+        &t.app,
+        post(Front::HttpApi, "/auth/logout", &json!({"all": "yes"})),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+}
+
+// ---- me ----
+
+#[tokio::test]
+async fn me_answers_the_authorizer_context_from_either_api_flavour() {
+    for file in ["http-api-v2-me.json", "rest-api-v1-me.json"] {
+        let ev = integration_tests::http::event_file(file);
+        let req = lambda_http::request::from_str(&ev.to_string()).unwrap();
+        let res = me::me(req).await;
+        assert_eq!(res.status(), 200, "{file}");
+        assert_eq!(
+            body(&res),
+            json!({"sub": "6f1c2a7e-4d2b-4c8e-9a51-0b7c3d9e8f10", "roles": ["user", "admin"]}),
+            "{file}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn me_without_an_authorizer_context_is_401() {
+    let res = me::me(request(Front::FunctionUrl, "GET", "/me", &[], None)).await;
+    assert_eq!(res.status(), 401);
+}
