@@ -141,6 +141,80 @@ impl TestApp {
     }
 }
 
+/// An app whose DynamoDB endpoint is a closed port: DynamoDB is down.
+pub fn unreachable_app() -> App {
+    let vars: HashMap<&str, &str> = BASE_ENV.iter().copied().collect();
+    let tokens = Tokens::new(&TokenConfig::from_source(&vars).expect("token config"));
+    let client = crate::client_for(
+        &format!("http://127.0.0.1:{}", crate::free_port()),
+        &crate::RequestCounter::default(),
+    );
+    let store = Store::new(
+        client,
+        StoreConfig {
+            tables: accounts::Tables {
+                users: "users".into(),
+                sessions: "sessions".into(),
+            },
+            lockout: crate::LOCKOUT,
+        },
+        SessionPolicy::from(&tokens),
+    );
+    App {
+        tokens,
+        store,
+        http: HttpConfig::from_source(&vars).expect("http config"),
+    }
+}
+
+/// Everything logged through the production JSON subscriber.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+struct CaptureWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    /// Installs the capture as the process-wide subscriber. Call once, in a
+    /// test binary of its own: tracing caches callsite interest globally, so
+    /// a thread-local subscriber beside other tests can miss events.
+    pub fn install_global(&self) {
+        let buf = self.0.clone();
+        let subscriber = web::logging::subscriber(move || CaptureWriter(buf.clone()));
+        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+    }
+
+    /// The captured lines, each a JSON object.
+    pub fn lines(&self) -> Vec<Value> {
+        let text = self
+            .0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| json!({"unparsed": l})))
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
 /// The JSON body of an answer.
 pub fn body(res: &Response<Body>) -> Value {
     match res.body() {

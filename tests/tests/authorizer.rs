@@ -555,7 +555,11 @@ mod cells {
         let token = bearer(&mint(&["user"]));
         for path in ["/admin", "/admin/users", "/admin/users/7"] {
             let event = shape.event_for_route(Some(&token), "GET", path);
-            assert_eq!(decide_with(&a, shape, event, NOW), shape.forbidden(), "{path}");
+            assert_eq!(
+                decide_with(&a, shape, event, NOW),
+                shape.forbidden(),
+                "{path}"
+            );
         }
     }
 
@@ -586,7 +590,11 @@ mod cells {
     pub fn rules_for_other_routes_do_not_affect_this_one(shape: Shape) {
         let a = authorizer_with_rules("GET /admin/*=admin;DELETE /*=admin");
         let token = bearer(&mint(&["user"]));
-        for (method, path) in [("GET", "/pets/42"), ("POST", "/pets"), ("GET", "/administrator")] {
+        for (method, path) in [
+            ("GET", "/pets/42"),
+            ("POST", "/pets"),
+            ("GET", "/administrator"),
+        ] {
             let event = shape.event_for_route(Some(&token), method, path);
             assert!(
                 is_allowed(&decide_with(&a, shape, event, NOW)),
@@ -709,7 +717,10 @@ fn rest_forbidden_answer_denies_the_exact_route_even_when_spelled_oddly() {
         let event = shape.event_for_route(Some(&token), "GET", "/Admin/users");
         let answer = a.handle(event.clone(), NOW).unwrap();
         assert!(!policy_allows(&answer, &method_arn(&event)), "{shape:?}");
-        assert!(policy_allows(&answer, &format!("{STAGE_ARN_PROD}/GET/pets")));
+        assert!(policy_allows(
+            &answer,
+            &format!("{STAGE_ARN_PROD}/GET/pets")
+        ));
     }
 }
 
@@ -723,7 +734,10 @@ fn http_api_denials_carry_no_context() {
         json!({"isAuthorized": false})
     );
     let invalid = Shape::HttpApi.event(Some("Bearer not.a.token"));
-    assert_eq!(a.handle(invalid, NOW).unwrap(), json!({"isAuthorized": false}));
+    assert_eq!(
+        a.handle(invalid, NOW).unwrap(),
+        json!({"isAuthorized": false})
+    );
 }
 
 #[test]
@@ -732,9 +746,8 @@ fn http_api_rules_see_the_path_behind_a_named_stage() {
     let a = authorizer_with_rules("GET /admin/*=admin");
     let token = bearer(&mint(&["user"]));
     let mut event = Shape::HttpApi.event(Some(&token));
-    event["routeArn"] = json!(
-        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/admin/users"
-    );
+    event["routeArn"] =
+        json!("arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/admin/users");
     event["rawPath"] = json!("/prod/admin/users");
     event["requestContext"]["http"]["path"] = json!("/prod/admin/users");
     event["requestContext"]["stage"] = json!("prod");
@@ -751,7 +764,12 @@ fn http_api_reads_the_header_when_there_is_no_identity_source() {
     let token = bearer(&mint(&["user"]));
     let mut event = Shape::HttpApi.event(Some(&token));
     event.as_object_mut().unwrap().remove("identitySource");
-    assert!(is_allowed(&decide_with(&authorizer(), Shape::HttpApi, event, NOW)));
+    assert!(is_allowed(&decide_with(
+        &authorizer(),
+        Shape::HttpApi,
+        event,
+        NOW
+    )));
 }
 
 #[test]
@@ -759,7 +777,12 @@ fn http_api_prefers_the_identity_source_api_gateway_extracted() {
     let token = bearer(&mint(&["user"]));
     let mut event = Shape::HttpApi.event(Some(&token));
     event["headers"]["authorization"] = json!("Basic dXNlcjpwYXNz");
-    assert!(is_allowed(&decide_with(&authorizer(), Shape::HttpApi, event, NOW)));
+    assert!(is_allowed(&decide_with(
+        &authorizer(),
+        Shape::HttpApi,
+        event,
+        NOW
+    )));
 
     let mut event = Shape::HttpApi.event(Some(&token));
     event["identitySource"] = json!(["Basic dXNlcjpwYXNz"]);
@@ -810,8 +833,16 @@ fn rest_request_refuses_two_authorization_values() {
 fn rest_request_falls_back_to_multi_value_headers() {
     let token = bearer(&mint(&["user"]));
     let mut event = Shape::RestRequest.event(Some(&token));
-    event["headers"].as_object_mut().unwrap().remove("Authorization");
-    assert!(is_allowed(&decide_with(&authorizer(), Shape::RestRequest, event, NOW)));
+    event["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Authorization");
+    assert!(is_allowed(&decide_with(
+        &authorizer(),
+        Shape::RestRequest,
+        event,
+        NOW
+    )));
 }
 
 // ---- unknown and broken events ----
@@ -847,11 +878,20 @@ fn broken_events_of_a_known_shape_are_denied() {
         json!({"version": "2.0", "identitySource": [token], "requestContext": {"http": {"method": 7}}}),
         json!({"version": "2.0", "identitySource": "not-an-array", "requestContext": {"http": {"method": "GET"}}}),
     ] {
-        assert_eq!(a.handle(event.clone(), NOW), Ok(json!({"isAuthorized": false})), "{event}");
+        assert_eq!(
+            a.handle(event.clone(), NOW),
+            Ok(json!({"isAuthorized": false})),
+            "{event}"
+        );
     }
     // REST with a valid token but no usable method ARN.
     for shape in [Shape::RestToken, Shape::RestRequest] {
-        for arn in [json!(null), json!(""), json!("arn:aws:lambda:eu-west-1:1:function:f"), json!(7)] {
+        for arn in [
+            json!(null),
+            json!(""),
+            json!("arn:aws:lambda:eu-west-1:1:function:f"),
+            json!(7),
+        ] {
             let mut event = shape.event(Some(&token));
             event["methodArn"] = arn.clone();
             assert_eq!(a.handle(event, NOW), Err(Unauthorized), "{shape:?} {arn}");
@@ -908,7 +948,10 @@ fn short_access_secret_refuses_to_start_without_printing_it() {
         .unwrap();
     let (shown, debug) = (err.to_string(), format!("{err:?}"));
     assert!(shown.contains("JWT_ACCESS_SECRET"), "{shown}");
-    assert!(!shown.contains(short) && !debug.contains(short), "{shown} {debug}");
+    assert!(
+        !shown.contains(short) && !debug.contains(short),
+        "{shown} {debug}"
+    );
 }
 
 #[test]
@@ -938,7 +981,10 @@ fn good_rules_are_accepted() {
         );
     }
     assert_eq!(
-        authorizer_with_rules("GET /a=x;POST /b=y").rules().rules().len(),
+        authorizer_with_rules("GET /a=x;POST /b=y")
+            .rules()
+            .rules()
+            .len(),
         2
     );
 }
@@ -1018,7 +1064,10 @@ fn json_ish() -> impl Strategy<Value = Value> {
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::vec(
                 (
-                    prop_oneof![prop::sample::select(KEYS.to_vec()).prop_map(str::to_owned), ".{0,8}"],
+                    prop_oneof![
+                        prop::sample::select(KEYS.to_vec()).prop_map(str::to_owned),
+                        ".{0,8}"
+                    ],
                     inner
                 ),
                 0..8

@@ -599,3 +599,72 @@ async fn me_without_an_authorizer_context_is_401() {
     let res = me::me(request(Front::FunctionUrl, "GET", "/me", &[], None)).await;
     assert_eq!(res.status(), 401);
 }
+
+// ---- DynamoDB down ----
+
+#[tokio::test]
+async fn dynamodb_down_answers_503_temporarily_unavailable_in_bounded_time() {
+    let app = integration_tests::http::unreachable_app();
+    let creds = json!({"username": "trent", "password": PASSWORD});
+    let refresh_token = {
+        let grant = token::RefreshGrant {
+            sub: "u1",
+            sid: "s1",
+            generation: 0,
+            issued_at: token::unix_now(),
+            session_ends_at: token::unix_now() + 3600,
+        };
+        app.tokens.refresh.issue(&grant).unwrap().token
+    };
+    let cookie = cookie_header(&refresh_token);
+    let started = std::time::Instant::now();
+    let answers = [
+        (
+            "register",
+            handlers::register(&app, post(Front::HttpApi, "/auth/register", &creds)).await,
+        ),
+        (
+            "login",
+            handlers::login(&app, post(Front::RestApi, "/auth/login", &creds)).await,
+        ),
+        (
+            "refresh",
+            handlers::refresh(
+                &app,
+                request(
+                    Front::FunctionUrl,
+                    "POST",
+                    "/auth/refresh",
+                    &[("cookie", &cookie)],
+                    None,
+                ),
+            )
+            .await,
+        ),
+        (
+            "logout",
+            handlers::logout(
+                &app,
+                request(
+                    Front::HttpApi,
+                    "POST",
+                    "/auth/logout",
+                    &[("cookie", &cookie)],
+                    None,
+                ),
+            )
+            .await,
+        ),
+    ];
+    for (what, res) in answers {
+        assert_eq!(res.status(), 503, "{what}");
+        assert_eq!(body(&res)["error"], "temporarily_unavailable", "{what}");
+        assert_eq!(res.headers()[header::RETRY_AFTER], "1", "{what}");
+        let text = body(&res).to_string();
+        assert!(
+            !text.contains("127.0.0.1") && !text.contains("dispatch"),
+            "{what} leaks internals: {text}"
+        );
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

@@ -1,0 +1,128 @@
+//! What the functions log over a whole flow: the audit events, and never a
+//! token, a password or a secret. Its own test binary, so that the capturing
+//! subscriber is the process-wide one and sees every thread.
+
+use integration_tests::http::{Front, TestApp, body, post, refresh_cookie, request};
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn register(t: &TestApp, front: Front, username: &str) {
+    let res = handlers::register(
+        &t.app,
+        post(
+            front,
+            "/auth/register",
+            &json!({"username": username, "password": PASSWORD}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+}
+
+async fn login(
+    t: &TestApp,
+    front: Front,
+    username: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    handlers::login(
+        &t.app,
+        post(
+            front,
+            "/auth/login",
+            &json!({"username": username, "password": PASSWORD}),
+        ),
+    )
+    .await
+}
+
+fn cookie_header(token: &str) -> String {
+    format!("refresh_token={token}")
+}
+
+#[tokio::test]
+async fn a_whole_flow_logs_audit_events_and_never_a_token_password_or_secret() {
+    let logs = integration_tests::http::CapturedLogs::default();
+    logs.install_global();
+    let t = TestApp::with(&[
+        ("REFRESH_REUSE_INTERVAL", "0"),
+        ("REFRESH_TOKEN_IN_BODY", "true"),
+    ])
+    .await;
+    let mut secrets: Vec<String> = vec![
+        PASSWORD.into(),
+        "wrong password here".into(),
+        integration_tests::http::ACCESS_SECRET.into(),
+        integration_tests::http::REFRESH_SECRET.into(),
+    ];
+
+    register(&t, Front::HttpApi, "victor").await;
+    let bad = json!({"username": "victor", "password": "wrong password here"});
+    handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &bad)).await;
+    let res = login(&t, Front::RestApi, "victor").await;
+    let first = refresh_cookie(&res).unwrap();
+    secrets.push(body(&res)["access_token"].as_str().unwrap().to_owned());
+    secrets.push(first.clone());
+    let with = |c: &str| {
+        request(
+            Front::HttpApi,
+            "POST",
+            "/auth/refresh",
+            &[("cookie", &cookie_header(c))],
+            None,
+        )
+    };
+    let res = handlers::refresh(&t.app, with(&first)).await;
+    let second = refresh_cookie(&res).unwrap();
+    secrets.push(body(&res)["access_token"].as_str().unwrap().to_owned());
+    secrets.push(second.clone());
+    handlers::refresh(&t.app, with(&first)).await; // reuse: revokes
+    let res = login(&t, Front::HttpApi, "victor").await;
+    let third = refresh_cookie(&res).unwrap();
+    secrets.push(third.clone());
+    handlers::logout(
+        &t.app,
+        request(
+            Front::HttpApi,
+            "POST",
+            "/auth/logout",
+            &[("cookie", &cookie_header(&third))],
+            None,
+        ),
+    )
+    .await;
+
+    let text = logs.text();
+    for s in &secrets {
+        for piece in std::iter::once(s.as_str()).chain(s.split('.').filter(|p| p.len() > 20)) {
+            assert!(!text.contains(piece), "a secret value appears in the logs");
+        }
+    }
+    let events: Vec<String> = logs
+        .lines()
+        .iter()
+        .filter_map(|l| l["event"].as_str().map(str::to_owned))
+        .collect();
+    for expected in [
+        "register",
+        "login_failure",
+        "login_success",
+        "refresh",
+        "refresh_reuse_detected",
+        "logout",
+    ] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "no {expected} event in {events:?}"
+        );
+    }
+    let reuse = logs
+        .lines()
+        .into_iter()
+        .find(|l| l["event"] == "refresh_reuse_detected")
+        .unwrap();
+    assert!(
+        reuse["sub"].is_string() && reuse["sid"].is_string(),
+        "{reuse}"
+    );
+}
