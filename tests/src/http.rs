@@ -238,3 +238,38 @@ pub fn refresh_cookie(res: &Response<Body>) -> Option<String> {
     let first = c.split(';').next()?;
     first.strip_prefix("refresh_token=").map(str::to_owned)
 }
+
+/// The password every test user registers with.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Registers `username` with [`PASSWORD`] through `front`; must succeed.
+pub async fn register_user(t: &TestApp, front: Front, username: &str) {
+    let res = handlers::register(
+        &t.app,
+        post(
+            front,
+            "/auth/register",
+            &json!({"username": username, "password": PASSWORD}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 201, "{:?}", body(&res));
+}
+
+/// Logs `username` in with [`PASSWORD`] through `front`.
+pub async fn login_user(t: &TestApp, front: Front, username: &str) -> Response<Body> {
+    handlers::login(
+        &t.app,
+        post(
+            front,
+            "/auth/login",
+            &json!({"username": username, "password": PASSWORD}),
+        ),
+    )
+    .await
+}
+
+/// A `Cookie` header value carrying a refresh token.
+pub fn cookie_header(token: &str) -> String {
+    format!("refresh_token={token}")
+}

@@ -3,45 +3,11 @@
 //! and function URLs) against DynamoDB Local.
 
 use integration_tests::http::{
-    FRONTS, Front, TestApp, body, post, refresh_cookie, request, set_cookie,
+    FRONTS, Front, PASSWORD, TestApp, body, cookie_header, login_user, post, refresh_cookie,
+    register_user, request, set_cookie,
 };
 use lambda_http::http::header;
 use serde_json::json;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn register(t: &TestApp, front: Front, username: &str) {
-    let res = handlers::register(
-        &t.app,
-        post(
-            front,
-            "/auth/register",
-            &json!({"username": username, "password": PASSWORD}),
-        ),
-    )
-    .await;
-    assert_eq!(res.status(), 201, "{:?}", body(&res));
-}
-
-async fn login(
-    t: &TestApp,
-    front: Front,
-    username: &str,
-) -> lambda_http::Response<lambda_http::Body> {
-    handlers::login(
-        &t.app,
-        post(
-            front,
-            "/auth/login",
-            &json!({"username": username, "password": PASSWORD}),
-        ),
-    )
-    .await
-}
-
-fn cookie_header(token: &str) -> String {
-    format!("refresh_token={token}")
-}
 
 // ---- register ----
 
@@ -68,7 +34,7 @@ async fn register_answers_201_with_username_and_roles_on_every_front() {
 #[tokio::test]
 async fn register_of_a_taken_username_in_any_case_is_409() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "bob").await;
+    register_user(&t, Front::HttpApi, "bob").await;
     let res = handlers::register(
         &t.app,
         post(
@@ -172,9 +138,9 @@ async fn other_methods_are_405() {
 #[tokio::test]
 async fn login_answers_tokens_and_the_refresh_cookie_on_every_front() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "frank").await;
+    register_user(&t, Front::HttpApi, "frank").await;
     for front in FRONTS {
-        let res = login(&t, front, "FRANK").await;
+        let res = login_user(&t, front, "FRANK").await;
         assert_eq!(res.status(), 200, "{front:?}");
         let b = body(&res);
         assert_eq!(b["token_type"], "Bearer");
@@ -212,8 +178,8 @@ async fn login_with_refresh_token_in_body_and_insecure_cookie() {
         ("COOKIE_SECURE", "false"),
     ])
     .await;
-    register(&t, Front::HttpApi, "grace").await;
-    let res = login(&t, Front::HttpApi, "grace").await;
+    register_user(&t, Front::HttpApi, "grace").await;
+    let res = login_user(&t, Front::HttpApi, "grace").await;
     let b = body(&res);
     assert_eq!(b["refresh_expires_in"], 604800);
     assert_eq!(b["refresh_token"].as_str(), refresh_cookie(&res).as_deref());
@@ -223,7 +189,7 @@ async fn login_with_refresh_token_in_body_and_insecure_cookie() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_401() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "heidi").await;
+    register_user(&t, Front::HttpApi, "heidi").await;
     let wrong = handlers::login(
         &t.app,
         post(
@@ -252,7 +218,7 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
 #[tokio::test]
 async fn five_failures_lock_with_429_and_retry_after_even_for_the_right_password() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "ivan").await;
+    register_user(&t, Front::HttpApi, "ivan").await;
     let bad = json!({"username": "ivan", "password": "wrong password here"});
     for i in 1..=4 {
         let res = handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &bad)).await;
@@ -267,7 +233,7 @@ async fn five_failures_lock_with_429_and_retry_after_even_for_the_right_password
         .parse()
         .unwrap();
     assert!((890..=900).contains(&retry), "{retry}");
-    let right = login(&t, Front::HttpApi, "ivan").await;
+    let right = login_user(&t, Front::HttpApi, "ivan").await;
     assert_eq!(right.status(), 429);
     assert!(right.headers().contains_key(header::RETRY_AFTER));
 }
@@ -277,9 +243,9 @@ async fn five_failures_lock_with_429_and_retry_after_even_for_the_right_password
 #[tokio::test]
 async fn refresh_with_the_cookie_rotates_on_every_front() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "judy").await;
+    register_user(&t, Front::HttpApi, "judy").await;
     for front in FRONTS {
-        let first = refresh_cookie(&login(&t, front, "judy").await).unwrap();
+        let first = refresh_cookie(&login_user(&t, front, "judy").await).unwrap();
         let req = request(
             front,
             "POST",
@@ -299,8 +265,8 @@ async fn refresh_with_the_cookie_rotates_on_every_front() {
 #[tokio::test]
 async fn refresh_with_the_token_in_the_body() {
     let t = TestApp::with(&[("REFRESH_TOKEN_IN_BODY", "true")]).await;
-    register(&t, Front::HttpApi, "ken").await;
-    let rt = body(&login(&t, Front::HttpApi, "ken").await)["refresh_token"].clone();
+    register_user(&t, Front::HttpApi, "ken").await;
+    let rt = body(&login_user(&t, Front::HttpApi, "ken").await)["refresh_token"].clone();
     let res = handlers::refresh(
         &t.app,
         post(
@@ -317,8 +283,8 @@ async fn refresh_with_the_token_in_the_body() {
 #[tokio::test]
 async fn refresh_refusals_are_401_invalid_token_and_clear_the_cookie() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "leo").await;
-    let access = body(&login(&t, Front::HttpApi, "leo").await)["access_token"]
+    register_user(&t, Front::HttpApi, "leo").await;
+    let access = body(&login_user(&t, Front::HttpApi, "leo").await)["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -372,8 +338,8 @@ async fn refresh_refusals_are_401_invalid_token_and_clear_the_cookie() {
 #[tokio::test]
 async fn reuse_after_the_interval_revokes_the_session() {
     let t = TestApp::with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
-    register(&t, Front::HttpApi, "mallory").await;
-    let first = refresh_cookie(&login(&t, Front::HttpApi, "mallory").await).unwrap();
+    register_user(&t, Front::HttpApi, "mallory").await;
+    let first = refresh_cookie(&login_user(&t, Front::HttpApi, "mallory").await).unwrap();
     let with = |c: &str| {
         request(
             Front::HttpApi,
@@ -393,8 +359,8 @@ async fn reuse_after_the_interval_revokes_the_session() {
 #[tokio::test]
 async fn a_retry_within_the_interval_gets_the_same_successor() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "nina").await;
-    let first = refresh_cookie(&login(&t, Front::HttpApi, "nina").await).unwrap();
+    register_user(&t, Front::HttpApi, "nina").await;
+    let first = refresh_cookie(&login_user(&t, Front::HttpApi, "nina").await).unwrap();
     let with = |c: &str| {
         request(
             Front::HttpApi,
@@ -413,8 +379,8 @@ async fn a_retry_within_the_interval_gets_the_same_successor() {
 #[tokio::test]
 async fn cookie_refresh_from_a_foreign_origin_is_refused_but_allowed_origins_get_cors() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "oscar").await;
-    let rt = refresh_cookie(&login(&t, Front::HttpApi, "oscar").await).unwrap();
+    register_user(&t, Front::HttpApi, "oscar").await;
+    let rt = refresh_cookie(&login_user(&t, Front::HttpApi, "oscar").await).unwrap();
     let cookie = cookie_header(&rt);
     let evil = request(
         Front::HttpApi,
@@ -484,9 +450,9 @@ async fn preflight_is_answered_for_allowed_origins_only() {
 #[tokio::test]
 async fn logout_ends_the_session_clears_the_cookie_and_is_idempotent() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "peggy").await;
+    register_user(&t, Front::HttpApi, "peggy").await;
     for front in FRONTS {
-        let rt = refresh_cookie(&login(&t, front, "peggy").await).unwrap();
+        let rt = refresh_cookie(&login_user(&t, front, "peggy").await).unwrap();
         let with = |path: &str| {
             request(
                 front,
@@ -519,11 +485,11 @@ async fn logout_ends_the_session_clears_the_cookie_and_is_idempotent() {
 #[tokio::test]
 async fn logout_all_ends_every_session_of_the_user() {
     let t = TestApp::new().await;
-    register(&t, Front::HttpApi, "quinn").await;
-    register(&t, Front::HttpApi, "rupert").await;
-    let laptop = refresh_cookie(&login(&t, Front::HttpApi, "quinn").await).unwrap();
-    let phone = refresh_cookie(&login(&t, Front::RestApi, "quinn").await).unwrap();
-    let other = refresh_cookie(&login(&t, Front::HttpApi, "rupert").await).unwrap();
+    register_user(&t, Front::HttpApi, "quinn").await;
+    register_user(&t, Front::HttpApi, "rupert").await;
+    let laptop = refresh_cookie(&login_user(&t, Front::HttpApi, "quinn").await).unwrap();
+    let phone = refresh_cookie(&login_user(&t, Front::RestApi, "quinn").await).unwrap();
+    let other = refresh_cookie(&login_user(&t, Front::HttpApi, "rupert").await).unwrap();
     let all = request(
         Front::HttpApi,
         "POST",

@@ -2,43 +2,11 @@
 //! token, a password or a secret. Its own test binary, so that the capturing
 //! subscriber is the process-wide one and sees every thread.
 
-use integration_tests::http::{Front, TestApp, body, post, refresh_cookie, request};
+use integration_tests::http::{
+    Front, PASSWORD, TestApp, body, cookie_header, login_user, post, refresh_cookie, register_user,
+    request,
+};
 use serde_json::json;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn register(t: &TestApp, front: Front, username: &str) {
-    let res = handlers::register(
-        &t.app,
-        post(
-            front,
-            "/auth/register",
-            &json!({"username": username, "password": PASSWORD}),
-        ),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-}
-
-async fn login(
-    t: &TestApp,
-    front: Front,
-    username: &str,
-) -> lambda_http::Response<lambda_http::Body> {
-    handlers::login(
-        &t.app,
-        post(
-            front,
-            "/auth/login",
-            &json!({"username": username, "password": PASSWORD}),
-        ),
-    )
-    .await
-}
-
-fn cookie_header(token: &str) -> String {
-    format!("refresh_token={token}")
-}
 
 #[tokio::test]
 async fn a_whole_flow_logs_audit_events_and_never_a_token_password_or_secret() {
@@ -56,10 +24,10 @@ async fn a_whole_flow_logs_audit_events_and_never_a_token_password_or_secret() {
         integration_tests::http::REFRESH_SECRET.into(),
     ];
 
-    register(&t, Front::HttpApi, "victor").await;
+    register_user(&t, Front::HttpApi, "victor").await;
     let bad = json!({"username": "victor", "password": "wrong password here"});
     handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &bad)).await;
-    let res = login(&t, Front::RestApi, "victor").await;
+    let res = login_user(&t, Front::RestApi, "victor").await;
     let first = refresh_cookie(&res).unwrap();
     secrets.push(body(&res)["access_token"].as_str().unwrap().to_owned());
     secrets.push(first.clone());
@@ -77,7 +45,7 @@ async fn a_whole_flow_logs_audit_events_and_never_a_token_password_or_secret() {
     secrets.push(body(&res)["access_token"].as_str().unwrap().to_owned());
     secrets.push(second.clone());
     handlers::refresh(&t.app, with(&first)).await; // reuse: revokes
-    let res = login(&t, Front::HttpApi, "victor").await;
+    let res = login_user(&t, Front::HttpApi, "victor").await;
     let third = refresh_cookie(&res).unwrap();
     secrets.push(third.clone());
     handlers::logout(

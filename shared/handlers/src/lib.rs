@@ -13,10 +13,11 @@ mod logout;
 mod refresh;
 mod register;
 
-use accounts::{SessionPolicy, Store, StoreConfig, StoreError};
+use accounts::{Session, SessionPolicy, Store, StoreConfig, StoreError};
 use lambda_http::{Body, Request, Response};
 use token::config::ConfigError;
 use token::{TokenConfig, TokenError, Tokens};
+use web::response::TokenPair;
 use web::{ApiError, HttpConfig};
 
 pub use login::login;
@@ -64,6 +65,30 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
 pub(crate) fn signing_error(e: TokenError) -> ApiError {
     tracing::error!(error = %e, "token signing failed");
     ApiError::Internal
+}
+
+/// Signs an access token for the session's user and the session's current
+/// refresh token, and answers them: the tail of login and of refresh.
+pub(crate) fn token_answer(app: &App, session: &Session, now: u64) -> Result<Answer, ApiError> {
+    let access = app
+        .tokens
+        .access
+        .issue(&session.user_id, &session.roles, now)
+        .map_err(signing_error)?;
+    let refresh = app
+        .tokens
+        .refresh
+        .issue(&session.grant())
+        .map_err(signing_error)?;
+    Ok(web::response::tokens(
+        &app.http,
+        &TokenPair {
+            access_token: &access.token,
+            access_expires_in: access.expires_in,
+            refresh_token: &refresh.token,
+            refresh_expires_in: refresh.expires_in,
+        },
+    ))
 }
 
 /// The client's user agent, kept with a session as a hint for listing.

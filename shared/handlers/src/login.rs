@@ -6,9 +6,8 @@ use accounts::Username;
 use lambda_http::Request;
 use serde::Deserialize;
 use web::ApiError;
-use web::response::TokenPair;
 
-use crate::{Answer, App, signing_error, store_error, user_agent};
+use crate::{Answer, App, store_error, token_answer, user_agent};
 
 #[derive(Deserialize)]
 struct Body {
@@ -72,24 +71,6 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         .start_session(&user, &username, user_agent(&req).as_deref(), now)
         .await
         .map_err(store_error)?;
-    let access = app
-        .tokens
-        .access
-        .issue(&user.user_id, &user.roles, now)
-        .map_err(signing_error)?;
-    let refresh = app
-        .tokens
-        .refresh
-        .issue(&session.grant())
-        .map_err(signing_error)?;
     tracing::info!(event = "login_success", sub = %user.user_id, sid = %session.sid, "login");
-    Ok(web::response::tokens(
-        &app.http,
-        &TokenPair {
-            access_token: &access.token,
-            access_expires_in: access.expires_in,
-            refresh_token: &refresh.token,
-            refresh_expires_in: refresh.expires_in,
-        },
-    ))
+    token_answer(app, &session, now)
 }

@@ -6,9 +6,8 @@ use accounts::{Refusal, Rotation};
 use lambda_http::Request;
 use serde::Deserialize;
 use web::ApiError;
-use web::response::TokenPair;
 
-use crate::{Answer, App, Presented, signing_error, store_error};
+use crate::{Answer, App, Presented, store_error, token_answer};
 
 #[derive(Deserialize)]
 struct Body {
@@ -47,24 +46,6 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
             return Err(ApiError::InvalidToken);
         }
     };
-    let access = app
-        .tokens
-        .access
-        .issue(&session.user_id, &session.roles, now)
-        .map_err(signing_error)?;
-    let refresh = app
-        .tokens
-        .refresh
-        .issue(&session.grant())
-        .map_err(signing_error)?;
     tracing::info!(event = "refresh", sub = %session.user_id, sid = %session.sid, generation = session.generation, "refresh");
-    Ok(web::response::tokens(
-        &app.http,
-        &TokenPair {
-            access_token: &access.token,
-            access_expires_in: access.expires_in,
-            refresh_token: &refresh.token,
-            refresh_expires_in: refresh.expires_in,
-        },
-    ))
+    token_answer(app, &session, now)
 }
