@@ -1,1 +1,39 @@
-fn main() {}
+//! Lambda entry point: JSON logs, configuration and keys once at cold start,
+//! then the runtime loop. The decisions live in the library.
+
+use std::process::ExitCode;
+
+use authorizer::Authorizer;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_ansi(false)
+        .with_target(false)
+        .with_current_span(false)
+        .with_max_level(tracing::Level::INFO)
+        .init();
+
+    let authorizer = match Authorizer::from_env() {
+        Ok(a) => a,
+        Err(error) => {
+            // The message names the variable, never its value.
+            tracing::error!(%error, "invalid configuration, not starting");
+            return ExitCode::FAILURE;
+        }
+    };
+    let authorizer = &authorizer;
+    let handler = service_fn(move |event: LambdaEvent<Value>| async move {
+        authorizer.handle(event.payload, token::unix_now())
+    });
+    match lambda_runtime::run(handler).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
