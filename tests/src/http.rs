@@ -191,7 +191,7 @@ impl CapturedLogs {
     /// a thread-local subscriber beside other tests can miss events.
     pub fn install_global(&self) {
         let buf = self.0.clone();
-        let subscriber = web::logging::subscriber(move || CaptureWriter(buf.clone()));
+        let subscriber = logging::subscriber(move || CaptureWriter(buf.clone()));
         tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
     }
 

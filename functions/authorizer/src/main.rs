@@ -9,21 +9,12 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_ansi(false)
-        .with_target(false)
-        .with_current_span(false)
-        .with_max_level(tracing::Level::INFO)
-        .init();
+    // INFO at most: the runtime logs whole events, token included, at TRACE.
+    logging::init();
 
     let authorizer = match Authorizer::from_env() {
         Ok(a) => a,
-        Err(error) => {
-            // The message names the variable, never its value.
-            tracing::error!(%error, "invalid configuration, not starting");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => logging::refuse_start(&error),
     };
     let authorizer = &authorizer;
     let handler = service_fn(move |event: LambdaEvent<Value>| async move {

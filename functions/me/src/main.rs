@@ -4,7 +4,7 @@ use lambda_http::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    web::logging::init();
+    logging::init();
     run(service_fn(|req| async {
         Ok::<_, Error>(me::me(req).await)
     }))

@@ -6,10 +6,11 @@ use lambda_http::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    web::logging::init();
-    let app = handlers::App::from_env()
-        .await
-        .inspect_err(|e| web::logging::refuse_start(e))?;
+    logging::init();
+    let app = match handlers::App::from_env().await {
+        Ok(app) => app,
+        Err(e) => logging::refuse_start(&e),
+    };
     run(service_fn(|req| async {
         Ok::<_, Error>(handlers::register(&app, req).await)
     }))

@@ -1,8 +1,8 @@
 //! HTTP glue shared by the functions, the same behind every front (HTTP API
 //! payload 2.0, REST API proxy, function URLs): configuration, JSON bodies,
 //! the one mapping from errors to answers, the refresh cookie, CORS and the
-//! CSRF origin check, the caller's identity from the authorizer, and JSON
-//! logs. No AWS SDK.
+//! CSRF origin check, and the caller's identity from the authorizer. No AWS
+//! SDK.
 
 pub mod body;
 pub mod config;
@@ -10,7 +10,6 @@ pub mod cookie;
 pub mod cors;
 pub mod error;
 pub mod identity;
-pub mod logging;
 pub mod response;
 
 pub use config::HttpConfig;

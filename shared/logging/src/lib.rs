@@ -1,4 +1,5 @@
-//! JSON logs to stdout, one object per line, for CloudWatch. The same
+//! JSON logs to stdout, one object per line, for CloudWatch, the same for
+//! every function. The same
 //! subscriber is built by tests with a capturing writer, so what they scan is
 //! exactly what production would print.
 
@@ -26,8 +27,9 @@ pub fn init() {
     let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout));
 }
 
-/// Logs why a function refuses to start. Configuration errors name the
-/// variable and never carry its value.
-pub fn refuse_start(error: &dyn std::fmt::Display) {
+/// Logs why a function refuses to start and exits with status 1.
+/// Configuration errors name the variable and never carry its value.
+pub fn refuse_start(error: &dyn std::fmt::Display) -> ! {
     tracing::error!(error = %error, "refusing to start: invalid configuration");
+    std::process::exit(1)
 }
