@@ -1,8 +1,9 @@
 # The commands README.md gives; CI (.ci/run) calls the same targets.
-.PHONY: test lint unit bench-build dynamodb dev
+.PHONY: test lint unit template e2e bench-build dynamodb dev
 
-## Everything a change must pass: formatting, lints, every test.
-test: lint unit
+## Everything a change must pass: formatting, lints, every test, the
+## template, and the end-to-end flow over the local stack.
+test: lint unit template e2e
 
 lint:
 	cargo fmt --all --check
@@ -10,6 +11,14 @@ lint:
 
 unit:
 	cargo test --workspace --locked
+
+## template.yaml passes cfn-lint (installed into .local/venv when missing).
+template:
+	"$$(scripts/python-tools cfn-lint)/cfn-lint" template.yaml
+
+## A whole session over real HTTP against the local stack (make dev's).
+e2e:
+	tests/e2e/flow.py
 
 ## Benches are compiled in CI, not timed (shared machines are noisy).
 bench-build:

@@ -128,3 +128,113 @@ fn every_table_in_the_template_is_one_the_code_knows() {
         BTreeSet::from([USERS.logical_id, SESSIONS.logical_id])
     );
 }
+
+/// A configuration source that records every variable the code asks for.
+struct Recording {
+    values: std::collections::HashMap<&'static str, &'static str>,
+    asked: std::cell::RefCell<BTreeSet<String>>,
+}
+
+impl token::config::Source for Recording {
+    fn get(&self, var: &str) -> Option<String> {
+        self.asked.borrow_mut().insert(var.to_owned());
+        self.values.get(var).map(|v| (*v).to_owned())
+    }
+}
+
+fn recording() -> Recording {
+    Recording {
+        values: [
+            (
+                "JWT_ACCESS_SECRET",
+                "template-test-access-secret-0123456789ab",
+            ),
+            (
+                "JWT_REFRESH_SECRET",
+                "template-test-refresh-secret-0123456789a",
+            ),
+            ("USERS_TABLE", "u"),
+            ("SESSIONS_TABLE", "s"),
+        ]
+        .into(),
+        asked: Default::default(),
+    }
+}
+
+/// Every variable the register/login/refresh/logout functions read.
+fn read_by_auth_functions() -> BTreeSet<String> {
+    let r = recording();
+    token::TokenConfig::from_source(&r).expect("token config");
+    accounts::StoreConfig::from_source(&r).expect("store config");
+    web::HttpConfig::from_source(&r).expect("http config");
+    r.asked.into_inner()
+}
+
+fn read_by_authorizer() -> BTreeSet<String> {
+    let r = recording();
+    authorizer::Authorizer::from_source(&r).expect("authorizer config");
+    r.asked.into_inner()
+}
+
+fn template_env(function: &str) -> BTreeSet<String> {
+    let t = template();
+    let global = t["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .cloned();
+    let own = t["Resources"][function]["Properties"]["Environment"]["Variables"]
+        .as_mapping()
+        .cloned();
+    global
+        .into_iter()
+        .chain(own)
+        .flat_map(|m| {
+            m.into_iter()
+                .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+        })
+        .collect()
+}
+
+#[test]
+fn each_function_gets_exactly_the_variables_its_code_reads() {
+    let auth = read_by_auth_functions();
+    for f in [
+        "RegisterFunction",
+        "LoginFunction",
+        "RefreshFunction",
+        "LogoutFunction",
+    ] {
+        assert_eq!(template_env(f), auth, "{f}");
+    }
+    assert_eq!(template_env("AuthorizerFunction"), read_by_authorizer());
+    assert_eq!(
+        template_env("MeFunction"),
+        BTreeSet::new(),
+        "me reads nothing"
+    );
+}
+
+#[test]
+fn the_authorizer_never_receives_the_refresh_secret() {
+    let env = template_env("AuthorizerFunction");
+    assert!(!env.iter().any(|v| v.starts_with("JWT_REFRESH")), "{env:?}");
+    assert!(env.contains("JWT_ACCESS_SECRET"));
+}
+
+#[test]
+fn secrets_are_no_echo_parameters_without_defaults() {
+    let t = template();
+    for p in ["JwtAccessSecret", "JwtRefreshSecret"] {
+        let param = &t["Parameters"][p];
+        assert_eq!(param["NoEcho"].as_bool(), Some(true), "{p}");
+        assert!(
+            param.get("Default").is_none(),
+            "{p} must not have a default"
+        );
+        assert_eq!(param["MinLength"].as_u64(), Some(32), "{p}");
+    }
+    for p in ["JwtAccessSecretPrevious", "JwtRefreshSecretPrevious"] {
+        let param = &t["Parameters"][p];
+        assert_eq!(param["NoEcho"].as_bool(), Some(true), "{p}");
+        assert_eq!(param["Default"].as_str(), Some(""), "{p}");
+    }
+}

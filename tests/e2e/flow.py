@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""End-to-end: start the local stack exactly as `make dev` does, then drive a
+whole session over real HTTP with a cookie jar that stores the refresh cookie
+the way a browser does, and invoke the authorizer and `me` through
+cargo-lambda's invoke endpoint with the token just issued.
+
+Standard library only. Exits non-zero on the first failed expectation; always
+stops the stack it started. Usage: tests/e2e/flow.py (make e2e).
+"""
+
+import http.cookiejar
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery staple"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self):
+        self.http_port = free_port()
+        self.ddb_port = free_port()
+        self.base = f"http://127.0.0.1:{self.http_port}"
+        self.log = open(ROOT / ".local" / f"e2e-{self.http_port}.log", "w")
+        env = dict(os.environ, HTTP_PORT=str(self.http_port), DYNAMODB_PORT=str(self.ddb_port))
+        self.proc = subprocess.Popen(
+            [str(ROOT / "scripts" / "dev")], cwd=ROOT, env=env,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, timeout=900):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"scripts/dev exited early; see {self.log.name}")
+            try:
+                status, _, _ = request(self.base + "/auth/login", {}, method="POST", jar=None)
+                if status == 400:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise SystemExit(f"local stack not ready after {timeout} s; see {self.log.name}")
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def request(url, body=None, method="POST", jar=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    handlers = [urllib.request.HTTPCookieProcessor(jar)] if jar is not None else []
+    opener = urllib.request.build_opener(*handlers)
+    try:
+        with opener.open(req, timeout=30) as res:
+            return res.status, res.headers, res.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+PASSED = 0
+
+
+def expect(cond, what):
+    global PASSED
+    if not cond:
+        raise AssertionError(what)
+    PASSED += 1
+    print(f"ok  {what}")
+
+
+def refresh_cookie(jar):
+    return next((c for c in jar if c.name == "refresh_token"), None)
+
+
+def invoke(stack, function, event):
+    url = f"{stack.base}/2015-03-31/functions/{function}/invocations"
+    status, _, body = request(url, event, jar=None)
+    expect(status == 200, f"invoke {function} answers 200")
+    return json.loads(body)
+
+
+def event(name):
+    return json.loads((ROOT / "tests" / "events" / name).read_text())
+
+
+def flow(stack):
+    base = stack.base
+    jar = http.cookiejar.CookieJar()
+    user = f"e2e.{int(time.time() * 1000)}"
+
+    status, _, body = request(base + "/auth/register", {"username": user, "password": PASSWORD}, jar=jar)
+    expect(status == 201, "register answers 201")
+    expect(json.loads(body) == {"username": user, "roles": ["user"]}, "register body")
+
+    status, headers, body = request(base + "/auth/login", {"username": user, "password": PASSWORD}, jar=jar)
+    expect(status == 200, "login answers 200")
+    expect(headers.get("Cache-Control") == "no-store", "login answer is no-store")
+    tokens = json.loads(body)
+    expect(tokens["token_type"] == "Bearer" and tokens["expires_in"] == 900, "login body")
+    cookie = refresh_cookie(jar)
+    expect(cookie is not None, "the browser stored the refresh cookie")
+    expect(cookie.path == "/auth", "cookie path is /auth")
+    expect(cookie.has_nonstandard_attr("HttpOnly"), "cookie is HttpOnly")
+    expect(not cookie.secure, "cookie is not Secure locally (COOKIE_SECURE=false)")
+    expect(cookie.expires and abs(cookie.expires - (time.time() + 7 * 86400)) < 120, "cookie lives 7 days")
+    probe = urllib.request.Request(base + "/me")
+    jar.add_cookie_header(probe)
+    expect(probe.get_header("Cookie") is None, "the browser does not send the cookie outside /auth")
+
+    status, _, _ = request(base + "/auth/login", {"username": user, "password": "wrong password here"}, jar=None)
+    expect(status == 401, "wrong password answers 401")
+
+    authz_event = event("authorizer-v2.json")
+    bearer = f"Bearer {tokens['access_token']}"
+    authz_event["identitySource"] = [bearer]
+    authz_event["headers"]["authorization"] = bearer
+    verdict = invoke(stack, "authorizer", authz_event)
+    expect(verdict.get("isAuthorized") is True, "the authorizer allows the access token")
+    context = verdict["context"]
+    expect(context["roles"] == "user" and context["sub"] and context["jti"], "authorizer context")
+
+    bad = dict(authz_event, identitySource=["Bearer " + tokens["access_token"][:-2] + "xx"])
+    bad["headers"] = dict(authz_event["headers"], authorization=bad["identitySource"][0])
+    expect(invoke(stack, "authorizer", bad).get("isAuthorized") is False, "the authorizer denies a tampered token")
+
+    me_event = event("http-api-v2-me.json")
+    me_event["requestContext"]["authorizer"] = {"lambda": context}
+    me = invoke(stack, "me", me_event)
+    expect(me.get("statusCode") == 200, "me answers 200 with the authorizer's context")
+    expect(json.loads(me["body"]) == {"sub": context["sub"], "roles": ["user"]}, "me body")
+
+    old = refresh_cookie(jar).value
+    status, headers, body = request(base + "/auth/refresh", None, jar=jar)
+    expect(status == 200, "refresh with the cookie answers 200")
+    expect(refresh_cookie(jar).value != old, "refresh rotated the cookie")
+    expect("access_token" in json.loads(body), "refresh returns an access token")
+
+    status, _, _ = request(base + "/auth/refresh", None, jar=None,
+                           headers={"Cookie": f"refresh_token={old}", "Origin": "https://evil.example"})
+    expect(status == 403, "cookie refresh from a foreign origin is refused (CSRF)")
+
+    status, _, _ = request(base + "/auth/logout", None, jar=jar)
+    expect(status == 204, "logout answers 204")
+    expect(refresh_cookie(jar) is None, "logout removed the cookie from the browser")
+    status, _, body = request(base + "/auth/refresh", None, jar=None,
+                              headers={"Cookie": f"refresh_token={old}"})
+    expect(status == 401 and json.loads(body)["error"] == "invalid_token", "the session is gone after logout")
+
+
+def main():
+    (ROOT / ".local").mkdir(exist_ok=True)
+    stack = Stack()
+    try:
+        started = time.time()
+        stack.wait_ready()
+        print(f"local stack ready in {time.time() - started:.1f} s at {stack.base}")
+        flow(stack)
+    except AssertionError as e:
+        print(f"FAILED: {e} (stack log: {stack.log.name})", file=sys.stderr)
+        print(f"{PASSED} passed, 1 failed")
+        return 1
+    finally:
+        stack.stop()
+    print(f"{PASSED} passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
