@@ -1,5 +1,5 @@
 # The commands README.md gives; CI (.ci/run) calls the same targets.
-.PHONY: test lint unit template e2e bench-build dynamodb dev
+.PHONY: test lint unit template e2e bench-build dynamodb dev build
 
 ## Everything a change must pass: formatting, lints, every test, the
 ## template, and the end-to-end flow over the local stack.
@@ -32,3 +32,7 @@ dynamodb:
 ## `cargo lambda watch` on http://127.0.0.1:9000 (installs what is missing).
 dev:
 	scripts/dev
+
+## Release arm64 binaries for Lambda, as `sam build` makes them, with sizes.
+build:
+	scripts/build

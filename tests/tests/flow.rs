@@ -99,8 +99,10 @@ async fn a_whole_session_from_register_to_logout() {
         authz.handle(authorize_event(&new_access), now).unwrap()["isAuthorized"],
         true
     );
-    let expired = authz
-        .handle(authorize_event(&new_access), now + 900 + 5)
-        .unwrap();
+    // ...and not a second past `exp` plus the 5 s leeway.
+    let exp = t.app.tokens.access.verify(&new_access, now).unwrap().exp;
+    let last = authz.handle(authorize_event(&new_access), exp + 4).unwrap();
+    assert_eq!(last["isAuthorized"], true);
+    let expired = authz.handle(authorize_event(&new_access), exp + 5).unwrap();
     assert_eq!(expired["isAuthorized"], false);
 }
