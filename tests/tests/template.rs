@@ -238,3 +238,25 @@ fn secrets_are_no_echo_parameters_without_defaults() {
         assert_eq!(param["Default"].as_str(), Some(""), "{p}");
     }
 }
+
+#[test]
+fn authorizer_caching_is_off_by_default_and_whenever_route_rules_are_set() {
+    let t = template();
+    assert_eq!(
+        t["Parameters"]["AuthorizerCacheTtl"]["Default"].as_u64(),
+        Some(0)
+    );
+    let identity = &t["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
+        ["Identity"];
+    let Value::Tagged(reauth) = &identity["ReauthorizeEvery"] else {
+        panic!("ReauthorizeEvery must be !If [HasAuthzRules, 0, ...]");
+    };
+    assert_eq!(reauth.tag, "!If");
+    let args = reauth.value.as_sequence().expect("!If arguments");
+    assert_eq!(args[0].as_str(), Some("HasAuthzRules"));
+    assert_eq!(args[1].as_u64(), Some(0));
+    assert!(
+        !t["Conditions"]["HasAuthzRules"].is_null(),
+        "condition HasAuthzRules"
+    );
+}
