@@ -634,3 +634,23 @@ async fn dynamodb_down_answers_503_temporarily_unavailable_in_bounded_time() {
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_cannot_outrun_the_lockout() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "yara").await;
+    let guesses = (0..20).map(|i| {
+        let body = json!({"username": "yara", "password": format!("wrong guess number {i}")});
+        handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &body))
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|r| r.status() == 401).count();
+    let refused = answers.iter().filter(|r| r.status() == 429).count();
+    assert_eq!(checked + refused, 20);
+    assert!(
+        checked <= 4,
+        "at most 5 passwords checked, the 5th locks: {checked} 401s"
+    );
+    let right = login_user(&t, Front::HttpApi, "yara").await;
+    assert_eq!(right.status(), 429, "locked even for the right password");
+}

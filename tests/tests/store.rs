@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use accounts::{
-    LockoutPolicy, Refusal, Rotation, Session, SessionPolicy, StoreError, User, Username,
+    Attempt, LockoutPolicy, Refusal, Rotation, Session, SessionPolicy, StoreError, User, Username,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use futures::future::join_all;
@@ -112,21 +112,67 @@ async fn registration_is_one_request() {
     assert_eq!(n, 1);
 }
 
+/// What one wrong-password login did to the account.
+#[derive(Debug, PartialEq)]
+enum Failure {
+    /// Counted; not locked.
+    Counted,
+    /// This failure locked the account until the given time.
+    LockedNow(u64),
+    /// Refused before any password check.
+    Refused { retry_after: u64 },
+}
+
+/// One login with a wrong password at `at`, as the login handler runs it,
+/// and the number of DynamoDB requests it took.
+async fn fail(ctx: &Ctx, username: &Username, at: u64) -> (Failure, usize) {
+    ctx.requests
+        .during(async {
+            match ctx.store.begin_login(username, at).await.unwrap() {
+                Attempt::Proceed(user) => {
+                    match ctx
+                        .store
+                        .record_login_failure(&user, username, at)
+                        .await
+                        .unwrap()
+                    {
+                        Some(until) => Failure::LockedNow(until),
+                        None => Failure::Counted,
+                    }
+                }
+                Attempt::Locked { retry_after } => Failure::Refused { retry_after },
+                Attempt::UnknownUser => panic!("the user exists"),
+            }
+        })
+        .await
+}
+
+#[tokio::test]
+async fn an_unknown_user_is_known_to_be_unknown_in_one_request() {
+    let ctx = Ctx::new().await;
+    let nobody = Username::parse("nobody").unwrap();
+    let (r, n) = ctx
+        .requests
+        .during(ctx.store.begin_login(&nobody, NOW))
+        .await;
+    assert_eq!(r.unwrap(), Attempt::UnknownUser);
+    assert_eq!(n, 1);
+}
+
 #[tokio::test]
 async fn failures_below_the_limit_do_not_lock() {
     let ctx = Ctx::new().await;
     let (_, username) = register(&ctx, "dave").await;
     for i in 0..4 {
-        let user = ctx.store.get_user(&username).await.unwrap().unwrap();
-        let locked = ctx
-            .store
-            .record_login_failure(&user, &username, NOW + i)
-            .await
-            .unwrap();
-        assert_eq!(locked, None, "failure {}", i + 1);
+        assert_eq!(
+            fail(&ctx, &username, NOW + i).await.0,
+            Failure::Counted,
+            "failure {}",
+            i + 1
+        );
     }
     let user = ctx.store.get_user(&username).await.unwrap().unwrap();
-    assert_eq!(user.failed_logins, 4);
+    assert_eq!((user.failed_logins, user.failed_since), (4, NOW));
     assert_eq!(user.locked_for(NOW + 4), None);
 }
 
@@ -134,20 +180,30 @@ async fn failures_below_the_limit_do_not_lock() {
 async fn the_fifth_failure_in_the_window_locks_for_the_lockout() {
     let ctx = Ctx::new().await;
     let (_, username) = register(&ctx, "erin").await;
-    let mut last = None;
-    for i in 0..5 {
-        let user = ctx.store.get_user(&username).await.unwrap().unwrap();
-        let (r, n) = ctx
-            .requests
-            .during(ctx.store.record_login_failure(&user, &username, NOW + i))
-            .await;
-        assert_eq!(n, 1, "a failure is one write");
-        last = r.unwrap();
+    for i in 0..4 {
+        let (f, n) = fail(&ctx, &username, NOW + i).await;
+        assert_eq!(f, Failure::Counted);
+        assert!(
+            n <= 2,
+            "a failure is the counted attempt and at most one write"
+        );
     }
-    assert_eq!(last, Some(NOW + 4 + 900));
-    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
-    assert_eq!(user.locked_for(NOW + 4), Some(900));
-    assert_eq!(user.locked_for(NOW + 4 + 900), None);
+    assert_eq!(
+        fail(&ctx, &username, NOW + 4).await.0,
+        Failure::LockedNow(NOW + 4 + 900)
+    );
+    assert_eq!(
+        ctx.store.begin_login(&username, NOW + 5).await.unwrap(),
+        Attempt::Locked { retry_after: 899 },
+        "refused without a password check"
+    );
+    assert!(matches!(
+        ctx.store
+            .begin_login(&username, NOW + 4 + 900)
+            .await
+            .unwrap(),
+        Attempt::Proceed(_)
+    ));
 }
 
 #[tokio::test]
@@ -155,20 +211,39 @@ async fn failures_older_than_the_window_stop_counting() {
     let ctx = Ctx::new().await;
     let (_, username) = register(&ctx, "frank").await;
     for at in [NOW, NOW + 1, NOW + 2, NOW + 3, NOW + 900, NOW + 901] {
-        let user = ctx.store.get_user(&username).await.unwrap().unwrap();
-        let locked = ctx
-            .store
-            .record_login_failure(&user, &username, at)
-            .await
-            .unwrap();
-        assert_eq!(locked, None, "at +{}", at - NOW);
+        assert_eq!(
+            fail(&ctx, &username, at).await.0,
+            Failure::Counted,
+            "at +{}",
+            at - NOW
+        );
     }
     let user = ctx.store.get_user(&username).await.unwrap().unwrap();
     assert_eq!((user.failed_logins, user.failed_since), (2, NOW + 900));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_failures_are_all_counted() {
+async fn parallel_attempts_beyond_the_limit_are_refused_before_any_password_check() {
+    let ctx = Ctx::new().await;
+    let (_, username) = register(&ctx, "grace").await;
+    let attempts = join_all((0..20).map(|_| ctx.store.begin_login(&username, NOW))).await;
+    let proceeding = attempts
+        .iter()
+        .filter(|a| matches!(a, Ok(Attempt::Proceed(_))))
+        .count();
+    let refused = attempts
+        .iter()
+        .filter(|a| matches!(a, Ok(Attempt::Locked { .. })))
+        .count();
+    assert_eq!(
+        (proceeding, refused),
+        (5, 15),
+        "at most LOGIN_MAX_FAILURES checks"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_attempts_are_all_counted() {
     let ctx = Ctx::with(
         LockoutPolicy {
             max_failures: 100,
@@ -177,40 +252,84 @@ async fn racing_failures_are_all_counted() {
         SESSIONS,
     )
     .await;
-    let (_, username) = register(&ctx, "grace").await;
-    let stale = ctx.store.get_user(&username).await.unwrap().unwrap();
-    let attempts = (0..3).map(|_| ctx.store.record_login_failure(&stale, &username, NOW));
-    for r in join_all(attempts).await {
-        r.unwrap();
+    let (_, username) = register(&ctx, "grace2").await;
+    for r in join_all((0..20).map(|_| ctx.store.begin_login(&username, NOW))).await {
+        assert!(matches!(r.unwrap(), Attempt::Proceed(_)));
     }
     let user = ctx.store.get_user(&username).await.unwrap().unwrap();
-    assert_eq!(user.failed_logins, 3);
+    assert_eq!(user.failed_logins, 20);
+}
+
+#[tokio::test]
+async fn attempts_in_flight_hold_the_limit_until_they_go_stale() {
+    let ctx = Ctx::new().await;
+    let (_, username) = register(&ctx, "hank").await;
+    for _ in 0..5 {
+        // Counted, then never finished (as if the function crashed).
+        assert!(matches!(
+            ctx.store.begin_login(&username, NOW).await.unwrap(),
+            Attempt::Proceed(_)
+        ));
+    }
+    assert_eq!(
+        ctx.store.begin_login(&username, NOW + 1).await.unwrap(),
+        Attempt::Locked { retry_after: 899 }
+    );
+    let (r, n) = ctx
+        .requests
+        .during(ctx.store.begin_login(&username, NOW + 900))
+        .await;
+    let Attempt::Proceed(user) = r.unwrap() else {
+        panic!("stale attempts should restart the count");
+    };
+    assert_eq!((user.failed_logins, n), (1, 2));
+}
+
+#[tokio::test]
+async fn a_lock_written_while_a_login_checks_its_password_refuses_its_session() {
+    let ctx = Ctx::new().await;
+    let (_, username) = register(&ctx, "heidi").await;
+    let Attempt::Proceed(slow) = ctx.store.begin_login(&username, NOW).await.unwrap() else {
+        panic!("first attempt proceeds");
+    };
+    let mut last = Failure::Counted;
+    for _ in 0..4 {
+        last = fail(&ctx, &username, NOW).await.0;
+    }
+    assert_eq!(last, Failure::LockedNow(NOW + 900));
+    let err = ctx
+        .store
+        .start_session(&slow, &username, None, NOW)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AccountLocked { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn login_clears_failures_in_the_same_two_requests() {
     let ctx = Ctx::new().await;
-    let (_, username) = register(&ctx, "heidi").await;
-    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
-    ctx.store
-        .record_login_failure(&user, &username, NOW)
-        .await
-        .unwrap();
-
+    let (_, username) = register(&ctx, "ivy").await;
+    fail(&ctx, &username, NOW).await;
     let ((), n) = ctx
         .requests
         .during(async {
-            let user = ctx.store.get_user(&username).await.unwrap().unwrap();
-            assert_eq!(user.failed_logins, 1);
+            let Attempt::Proceed(user) = ctx.store.begin_login(&username, NOW).await.unwrap()
+            else {
+                panic!("second attempt proceeds");
+            };
+            assert_eq!(user.failed_logins, 2);
             ctx.store
                 .start_session(&user, &username, None, NOW)
                 .await
                 .unwrap();
         })
         .await;
-    assert_eq!(n, 2, "read the user, then one transaction");
+    assert_eq!(n, 2, "count the attempt, then one transaction");
     let user = ctx.store.get_user(&username).await.unwrap().unwrap();
-    assert_eq!((user.failed_logins, user.locked_until), (0, 0));
+    assert_eq!(
+        (user.failed_logins, user.failed_since, user.locked_until),
+        (0, 0, 0)
+    );
 }
 
 // ---- sessions ----
@@ -222,7 +341,10 @@ async fn login_is_two_requests() {
     let (session, n) = ctx
         .requests
         .during(async {
-            let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+            let Attempt::Proceed(user) = ctx.store.begin_login(&username, NOW).await.unwrap()
+            else {
+                panic!("attempt proceeds");
+            };
             ctx.store.start_session(&user, &username, None, NOW).await
         })
         .await;

@@ -14,6 +14,10 @@ pub enum StoreError {
     /// Registration of a username that exists, compared case-insensitively.
     #[error("username is taken")]
     UsernameTaken,
+    /// The account was locked while this login checked its password: the
+    /// session is not started. Answer 429.
+    #[error("account is locked")]
+    AccountLocked { retry_after: u64 },
     /// DynamoDB could not be reached, timed out, or throttled us past the
     /// retry policy. Answer 503; retrying later is reasonable.
     #[error("DynamoDB is unavailable")]

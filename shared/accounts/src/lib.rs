@@ -17,7 +17,7 @@ use token::config::{ConfigError, Env, Source};
 
 pub use error::StoreError;
 pub use sessions::{Refusal, Rotation, Session, SessionPolicy};
-pub use users::{InvalidUsername, LockoutPolicy, User, Username};
+pub use users::{Attempt, InvalidUsername, LockoutPolicy, User, Username};
 
 /// Names of the two tables.
 #[derive(Debug, Clone, PartialEq, Eq)]

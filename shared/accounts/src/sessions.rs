@@ -6,6 +6,7 @@
 //! reuse (revoke) from a session that is gone. No token is ever stored.
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     DeleteRequest, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
@@ -114,8 +115,10 @@ impl From<&token::Tokens> for SessionPolicy {
 }
 
 impl Store {
-    /// Starts a session for `user` at login. One write; when the user had
-    /// failed logins to clear, the reset rides in the same transaction.
+    /// Starts a session for `user` at login, after [`Store::begin_login`] and
+    /// a verified password: one transaction that writes the session and
+    /// clears the attempt count, refused with [`StoreError::AccountLocked`]
+    /// if the account was locked meanwhile.
     pub async fn start_session(
         &self,
         user: &User,
@@ -148,42 +151,53 @@ impl Store {
         if let Some(ua) = &session.user_agent {
             item.insert("user_agent".to_owned(), s(ua.as_str()));
         }
-        const NEW_SID: &str = "attribute_not_exists(sid)";
-
-        if user.failed_logins > 0 || user.locked_until > 0 {
-            let put = Put::builder()
-                .table_name(&self.tables.sessions)
-                .set_item(Some(item))
-                .condition_expression(NEW_SID)
-                .build()
-                .map_err(StoreError::internal)?;
-            let reset = Update::builder()
-                .table_name(&self.tables.users)
-                .key("username", s(username.key()))
-                .update_expression(
-                    "SET failed_logins = :zero, failed_since = :zero, locked_until = :zero",
-                )
-                .condition_expression("attribute_exists(username)")
-                .expression_attribute_values(":zero", n(0))
-                .build()
-                .map_err(StoreError::internal)?;
-            self.client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(put).build())
-                .transact_items(TransactWriteItem::builder().update(reset).build())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        } else {
-            self.client
-                .put_item()
-                .table_name(&self.tables.sessions)
-                .set_item(Some(item))
-                .condition_expression(NEW_SID)
-                .send()
-                .await
-                .map_err(sdk_error)?;
+        let put = Put::builder()
+            .table_name(&self.tables.sessions)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(sid)")
+            .build()
+            .map_err(StoreError::internal)?;
+        // The attempt was counted by begin_login: clear the count, unless a
+        // racing failure locked the account meanwhile (then no session).
+        let reset = Update::builder()
+            .table_name(&self.tables.users)
+            .key("username", s(username.key()))
+            .update_expression("SET failed_logins = :zero, failed_since = :zero")
+            .condition_expression(
+                "attribute_exists(username) \
+                 AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
+            )
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(StoreError::internal)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(reset).build())
+            .send()
+            .await;
+        if let Err(SdkError::ServiceError(se)) = &result
+            && let TransactWriteItemsError::TransactionCanceledException(c) = se.err()
+        {
+            let codes: Vec<&str> = c
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None"))
+                .collect();
+            if codes.get(1) == Some(&"ConditionalCheckFailed") {
+                return Err(StoreError::AccountLocked {
+                    retry_after: self.lockout.lockout,
+                });
+            }
+            if codes.contains(&"TransactionConflict") {
+                return Err(StoreError::Unavailable(
+                    "login raced another write to the user; retry".into(),
+                ));
+            }
         }
+        result.map_err(sdk_error)?;
         Ok(session)
     }
 

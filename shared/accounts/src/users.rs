@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::Store;
 use crate::error::{StoreError, sdk_error};
@@ -66,6 +66,8 @@ pub struct User {
     pub failed_since: u64,
     /// Locked while `now < locked_until`.
     pub locked_until: u64,
+    /// When the latest login attempt was counted.
+    pub last_attempt: u64,
 }
 
 impl User {
@@ -87,6 +89,7 @@ impl TryFrom<&Item> for User {
             failed_logins: get_n_or_zero(item, "failed_logins")?,
             failed_since: get_n_or_zero(item, "failed_since")?,
             locked_until: get_n_or_zero(item, "locked_until")?,
+            last_attempt: get_n_or_zero(item, "last_attempt")?,
         })
     }
 }
@@ -100,8 +103,18 @@ pub struct LockoutPolicy {
     pub lockout: u64,
 }
 
-/// How many times a failure is re-counted when another login raced it.
-const FAILURE_WRITE_ATTEMPTS: usize = 3;
+/// What a login attempt may do, decided before any password is hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted against the limit: check the password against this user.
+    /// `user.failed_logins` is this attempt's number in the window.
+    Proceed(User),
+    /// No such user: hash against the dummy and answer as for a wrong password.
+    UnknownUser,
+    /// Locked, or `LOGIN_MAX_FAILURES` attempts already counted or in flight:
+    /// answer 429 without hashing.
+    Locked { retry_after: u64 },
+}
 
 impl Store {
     /// Creates a user with the default roles. Usernames are unique without
@@ -121,6 +134,7 @@ impl Store {
             failed_logins: 0,
             failed_since: 0,
             locked_until: 0,
+            last_attempt: 0,
         };
         let result = self
             .client
@@ -162,10 +176,114 @@ impl Store {
         out.item().map(User::try_from).transpose()
     }
 
-    /// Counts a failed login for `user` (as read before the attempt) and
-    /// returns `Some(locked_until)` when this failure locks the account.
-    /// The write is conditional on the count it saw, so racing failures are
-    /// each counted; on a race it recounts from the item DynamoDB returns.
+    /// Counts a login attempt before its password is checked, and returns
+    /// the user. One conditional `UpdateItem` increments the count only while
+    /// the account is not locked and fewer than `LOGIN_MAX_FAILURES` attempts
+    /// are counted, so however many logins race, at most that many passwords
+    /// are ever checked per window. A success clears the count
+    /// ([`Store::start_session`]); a failure may start or lock the window
+    /// ([`Store::record_login_failure`]).
+    pub async fn begin_login(&self, username: &Username, now: u64) -> Result<Attempt, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("username", s(username.key()))
+            .update_expression(
+                "SET failed_logins = if_not_exists(failed_logins, :zero) + :one, \
+                 last_attempt = :now",
+            )
+            .condition_expression(
+                "attribute_exists(username) \
+                 AND (attribute_not_exists(failed_logins) OR failed_logins < :max) \
+                 AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
+            )
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(self.lockout.max_failures))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let old = match result {
+            Ok(out) => {
+                let item = out.attributes().ok_or(StoreError::Corrupt("username"))?;
+                return Ok(Attempt::Proceed(User::try_from(item)?));
+            }
+            Err(SdkError::ServiceError(se)) => match se.err() {
+                UpdateItemError::ConditionalCheckFailedException(c) => match c.item() {
+                    None => return Ok(Attempt::UnknownUser),
+                    Some(item) => User::try_from(item)?,
+                },
+                _ => return Err(sdk_error(SdkError::ServiceError(se))),
+            },
+            Err(e) => return Err(sdk_error(e)),
+        };
+        if let Some(retry_after) = old.locked_for(now) {
+            return Ok(Attempt::Locked { retry_after });
+        }
+        // The limit is reached. Counted attempts stay live for a lockout after
+        // the window began or after the latest attempt (which may still be
+        // checking its password), whichever is later.
+        let live_until = old
+            .failed_since
+            .max(old.last_attempt)
+            .saturating_add(self.lockout.lockout);
+        if live_until > now {
+            return Ok(Attempt::Locked {
+                retry_after: live_until - now,
+            });
+        }
+        // Stale counts (attempts that crashed before recording anything):
+        // start afresh, once, conditionally.
+        self.restart_count(username, &old, now).await
+    }
+
+    async fn restart_count(
+        &self,
+        username: &Username,
+        seen: &User,
+        now: u64,
+    ) -> Result<Attempt, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("username", s(username.key()))
+            .update_expression(
+                "SET failed_logins = :one, failed_since = :zero, last_attempt = :now",
+            )
+            .expression_attribute_values(":now", n(now))
+            .condition_expression(
+                "failed_logins = :count \
+                 AND (attribute_not_exists(failed_since) OR failed_since = :since)",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":count", n(seen.failed_logins))
+            .expression_attribute_values(":since", n(seen.failed_since))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let item = out.attributes().ok_or(StoreError::Corrupt("username"))?;
+                Ok(Attempt::Proceed(User::try_from(item)?))
+            }
+            // Another login restarted it first: this one waits its turn.
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
+                Ok(Attempt::Locked { retry_after: 1 })
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    /// Records that the attempt [`Store::begin_login`] counted for `user` had
+    /// a wrong password, and returns `Some(locked_until)` when it locks the
+    /// account. The attempt is already counted; this only starts the window
+    /// (first failure), restarts a stale one, or locks (the failure that
+    /// reaches the limit): at most one write, often none.
     pub async fn record_login_failure(
         &self,
         user: &User,
@@ -173,58 +291,52 @@ impl Store {
         now: u64,
     ) -> Result<Option<u64>, StoreError> {
         let policy = self.lockout;
-        let mut seen = (user.failed_logins, user.failed_since);
-        for _ in 0..FAILURE_WRITE_ATTEMPTS {
-            let (count, since) = seen;
-            let in_window = count > 0 && since.saturating_add(policy.lockout) > now;
-            let (mut next, mut next_since) = if in_window {
-                (count + 1, since)
-            } else {
-                (1, now)
-            };
-            let mut locked_until = 0;
-            if next >= policy.max_failures {
-                locked_until = now + policy.lockout;
-                (next, next_since) = (0, 0);
-            }
-            let mut req = self
-                .client
-                .update_item()
-                .table_name(&self.tables.users)
-                .key("username", s(username.key()))
-                .condition_expression("attribute_exists(username) AND failed_logins = :seen")
-                .expression_attribute_values(":seen", n(count))
-                .expression_attribute_values(":count", n(next))
-                .expression_attribute_values(":since", n(next_since))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                );
-            req = if locked_until > 0 {
-                req.update_expression(
-                    "SET failed_logins = :count, failed_since = :since, locked_until = :until",
+        let stale = user.failed_since > 0 && user.failed_since + policy.lockout <= now;
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("username", s(username.key()));
+        let req = if user.failed_logins >= policy.max_failures && !stale {
+            let until = now + policy.lockout;
+            let locked = req
+                .update_expression(
+                    "SET locked_until = :until, failed_logins = :zero, failed_since = :zero",
                 )
-                .expression_attribute_values(":until", n(locked_until))
-            } else {
-                req.update_expression("SET failed_logins = :count, failed_since = :since")
+                .condition_expression("attribute_exists(username)")
+                .expression_attribute_values(":until", n(until))
+                .expression_attribute_values(":zero", n(0));
+            return match locked.send().await {
+                Ok(_) => Ok(Some(until)),
+                Err(SdkError::ServiceError(se))
+                    if se.err().is_conditional_check_failed_exception() =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(sdk_error(e)),
             };
-            match req.send().await {
-                Ok(_) => return Ok((locked_until > 0).then_some(locked_until)),
-                Err(SdkError::ServiceError(se)) => match se.err() {
-                    UpdateItemError::ConditionalCheckFailedException(c) => {
-                        let Some(old) = c.item() else {
-                            return Ok(None); // the user was deleted meanwhile
-                        };
-                        seen = (
-                            get_n_or_zero(old, "failed_logins")?,
-                            get_n_or_zero(old, "failed_since")?,
-                        );
-                    }
-                    _ => return Err(sdk_error(SdkError::ServiceError(se))),
-                },
-                Err(e) => return Err(sdk_error(e)),
+        } else if user.failed_since == 0 {
+            req.update_expression("SET failed_since = :now")
+                .condition_expression("attribute_not_exists(failed_since) OR failed_since = :zero")
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":zero", n(0))
+        } else if stale {
+            req.update_expression("SET failed_logins = :one, failed_since = :now")
+                .condition_expression("failed_since = :since")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":since", n(user.failed_since))
+        } else {
+            return Ok(None);
+        };
+        match req.send().await {
+            // A racing failure already started or restarted the window.
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
+                Ok(None)
             }
+            Err(e) => Err(sdk_error(e)),
         }
-        Ok(None)
     }
 }
 
@@ -272,6 +384,7 @@ mod tests {
             failed_logins: 0,
             failed_since: 0,
             locked_until: 1000,
+            last_attempt: 0,
         };
         assert_eq!(u.locked_for(400), Some(600));
         assert_eq!(u.locked_for(1000), None);

@@ -2,7 +2,7 @@
 //! cookie. An unknown user and a wrong password get the same answer after
 //! the same one argon2id hash.
 
-use accounts::Username;
+use accounts::{Attempt, StoreError, Username};
 use lambda_http::Request;
 use serde::Deserialize;
 use web::ApiError;
@@ -37,19 +37,29 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         ApiError::InvalidRequest("username must be 3 to 64 characters of A-Z a-z 0-9 . _ @ -")
     })?;
     let now = token::unix_now();
-    let Some(user) = app.store.get_user(&username).await.map_err(store_error)? else {
-        verify_password(body.password, None).await?;
-        tracing::info!(
-            event = "login_failure",
-            reason = "unknown_user",
-            "login refused"
-        );
-        return Err(ApiError::InvalidCredentials);
+    // The attempt is counted before any hashing, so parallel guesses cannot
+    // outrun the lockout: at most LOGIN_MAX_FAILURES passwords are checked.
+    let user = match app
+        .store
+        .begin_login(&username, now)
+        .await
+        .map_err(store_error)?
+    {
+        Attempt::Proceed(user) => user,
+        Attempt::UnknownUser => {
+            verify_password(body.password, None).await?;
+            tracing::info!(
+                event = "login_failure",
+                reason = "unknown_user",
+                "login refused"
+            );
+            return Err(ApiError::InvalidCredentials);
+        }
+        Attempt::Locked { retry_after } => {
+            tracing::info!(event = "login_failure", reason = "locked", "login refused");
+            return Err(ApiError::TooManyAttempts { retry_after });
+        }
     };
-    if let Some(retry_after) = user.locked_for(now) {
-        tracing::info!(event = "login_failure", reason = "locked", sub = %user.user_id, "login refused");
-        return Err(ApiError::TooManyAttempts { retry_after });
-    }
     if !verify_password(body.password, Some(user.password_hash.clone())).await? {
         let locked = app
             .store
@@ -66,11 +76,18 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         return Err(ApiError::InvalidCredentials);
     }
 
-    let session = app
+    let session = match app
         .store
         .start_session(&user, &username, user_agent(&req).as_deref(), now)
         .await
-        .map_err(store_error)?;
+    {
+        Ok(session) => session,
+        Err(StoreError::AccountLocked { retry_after }) => {
+            tracing::info!(event = "login_failure", reason = "locked", sub = %user.user_id, "login refused");
+            return Err(ApiError::TooManyAttempts { retry_after });
+        }
+        Err(e) => return Err(store_error(e)),
+    };
     tracing::info!(event = "login_success", sub = %user.user_id, sid = %session.sid, "login");
     token_answer(app, &session, now)
 }
