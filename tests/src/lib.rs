@@ -141,16 +141,36 @@ impl Intercept for RequestCounter {
     }
 }
 
-/// A client for `endpoint`, with production's timeouts and retries
-/// (`accounts::client::configure`) and static local credentials.
-pub fn client_for(endpoint: &str, counter: &RequestCounter) -> Client {
+fn local_builder(endpoint: &str, counter: &RequestCounter) -> Builder {
     let builder = Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .endpoint_url(endpoint)
         .interceptor(counter.clone());
-    Client::from_conf(accounts::client::configure(builder).build())
+    accounts::client::configure(builder)
+}
+
+/// A client for `endpoint` with exactly production's timeouts and retries
+/// (`accounts::client::configure`): for the tests of those timeouts.
+pub fn client_for(endpoint: &str, counter: &RequestCounter) -> Client {
+    Client::from_conf(local_builder(endpoint, counter).build())
+}
+
+/// Production's retry policy with timeouts long enough for a JVM emulator on
+/// a loaded 2-core machine, so a slow CI run cannot turn into spurious 503s.
+pub fn lenient_client_for(endpoint: &str, counter: &RequestCounter) -> Client {
+    use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .operation_timeout(Duration::from_secs(60))
+        .build();
+    Client::from_conf(
+        local_builder(endpoint, counter)
+            .timeout_config(timeouts)
+            .build(),
+    )
 }
 
 /// Lockout used by the tests unless one says otherwise.
@@ -181,7 +201,7 @@ impl Ctx {
 
     pub async fn with(lockout: LockoutPolicy, sessions: SessionPolicy) -> Self {
         let requests = RequestCounter::default();
-        let client = client_for(&endpoint(), &requests);
+        let client = lenient_client_for(&endpoint(), &requests);
         let id = uuid::Uuid::new_v4().simple().to_string();
         let tables = Tables {
             users: format!("users-{id}"),

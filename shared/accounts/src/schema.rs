@@ -3,6 +3,7 @@
 //! definitions; a test checks that `template.yaml` declares the same.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
@@ -106,6 +107,7 @@ impl TableDef {
 
     /// Creates the table named `name` (on-demand, with its indexes) and
     /// turns on TTL. For tests and the local stack; deploys use template.yaml.
+    /// A table of that name that already exists is taken as created.
     pub async fn create(&self, client: &Client, name: &str) -> Result<(), StoreError> {
         let mut req = client
             .create_table()
@@ -135,7 +137,12 @@ impl TableDef {
             }
             req = req.global_secondary_indexes(gsi.build().map_err(StoreError::internal)?);
         }
-        req.send().await.map_err(sdk_error)?;
+        match req.send().await {
+            Ok(_) => {}
+            // A retried create whose first attempt landed: the table is ours.
+            Err(e) if e.code() == Some("ResourceInUseException") => {}
+            Err(e) => return Err(sdk_error(e)),
+        }
         client
             .update_time_to_live()
             .table_name(name)

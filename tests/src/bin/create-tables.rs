@@ -4,7 +4,7 @@
 //! left alone, so it can run at every start.
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use integration_tests::{RequestCounter, client_for};
+use integration_tests::{RequestCounter, lenient_client_for};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
@@ -13,7 +13,7 @@ async fn main() -> std::process::ExitCode {
         eprintln!("usage: create-tables ENDPOINT USERS_TABLE SESSIONS_TABLE");
         return std::process::ExitCode::from(2);
     };
-    let client = client_for(endpoint, &RequestCounter::default());
+    let client = lenient_client_for(endpoint, &RequestCounter::default());
     for (def, name) in [
         (accounts::schema::USERS, users),
         (accounts::schema::SESSIONS, sessions),
