@@ -654,3 +654,62 @@ async fn parallel_guesses_cannot_outrun_the_lockout() {
     let right = login_user(&t, Front::HttpApi, "yara").await;
     assert_eq!(right.status(), 429, "locked even for the right password");
 }
+
+#[tokio::test]
+async fn logout_all_with_the_token_of_an_ended_session_ends_nothing_else() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "zack").await;
+    let old = refresh_cookie(&login_user(&t, Front::HttpApi, "zack").await).unwrap();
+    let current = refresh_cookie(&login_user(&t, Front::HttpApi, "zack").await).unwrap();
+    let logout = |c: &str, body: Option<&str>| {
+        request(
+            Front::HttpApi,
+            "POST",
+            "/auth/logout",
+            &[
+                ("cookie", &cookie_header(c)),
+                ("content-type", "application/json"),
+            ],
+            body,
+        )
+    };
+    assert_eq!(
+        handlers::logout(&t.app, logout(&old, None)).await.status(),
+        204
+    );
+    // The ended session's token, still correctly signed, asks to end all.
+    let replay = handlers::logout(&t.app, logout(&old, Some(r#"{"all": true}"#))).await;
+    assert_eq!(replay.status(), 204);
+    let refresh = request(
+        Front::HttpApi,
+        "POST",
+        "/auth/refresh",
+        &[("cookie", &cookie_header(&current))],
+        None,
+    );
+    assert_eq!(
+        handlers::refresh(&t.app, refresh).await.status(),
+        200,
+        "the live session survives"
+    );
+}
+
+#[tokio::test]
+async fn two_different_refresh_cookies_are_refused() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "zoe2").await;
+    let mine = refresh_cookie(&login_user(&t, Front::HttpApi, "zoe2").await).unwrap();
+    let planted = format!("refresh_token=planted.by.sibling; {}", cookie_header(&mine));
+    let res = handlers::refresh(
+        &t.app,
+        request(
+            Front::HttpApi,
+            "POST",
+            "/auth/refresh",
+            &[("cookie", &planted)],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+}

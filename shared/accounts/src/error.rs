@@ -5,7 +5,7 @@
 use std::error::Error;
 use std::fmt::Debug;
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -60,16 +60,19 @@ where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
 {
+    // Keep DynamoDB's code and message, never the raw HTTP response: a body
+    // returned on a failed condition may carry an item (a password hash).
+    let summary: BoxError = DisplayErrorContext(&e).to_string().into();
     match &e {
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or_default();
             if TRANSIENT_CODES.contains(&code) {
-                StoreError::Unavailable(Box::new(e))
+                StoreError::Unavailable(summary)
             } else {
-                StoreError::Internal(Box::new(e))
+                StoreError::Internal(summary)
             }
         }
-        SdkError::ConstructionFailure(_) => StoreError::Internal(Box::new(e)),
-        _ => StoreError::Unavailable(Box::new(e)),
+        SdkError::ConstructionFailure(_) => StoreError::Internal(summary),
+        _ => StoreError::Unavailable(summary),
     }
 }

@@ -255,9 +255,10 @@ impl Store {
         }))
     }
 
-    /// Ends one session of `user_id`. Idempotent: a session that is gone or
-    /// belongs to someone else is left as it is, without an error.
-    pub async fn revoke_session(&self, sid: &str, user_id: &str) -> Result<(), StoreError> {
+    /// Ends one session of `user_id`, and says whether it was there to end.
+    /// Idempotent: a session that is gone or belongs to someone else is left
+    /// as it is, without an error (`false`).
+    pub async fn revoke_session(&self, sid: &str, user_id: &str) -> Result<bool, StoreError> {
         let result = self
             .client
             .delete_item()
@@ -265,12 +266,13 @@ impl Store {
             .key("sid", s(sid))
             .condition_expression("user_id = :uid")
             .expression_attribute_values(":uid", s(user_id))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(out) => Ok(out.attributes().is_some()),
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                Ok(())
+                Ok(false)
             }
             Err(e) => Err(sdk_error(e)),
         }
@@ -302,6 +304,8 @@ impl Store {
 
     /// Ends every session of a user: one query of the index, then deletes in
     /// batches of 25 (`1 + ceil(n / 25)` requests). Returns how many ended.
+    /// Logout calls it only after [`Store::revoke_session`] found the
+    /// presented session live.
     pub async fn revoke_all_sessions(&self, user_id: &str) -> Result<usize, StoreError> {
         let sids: Vec<String> = self
             .list_sessions(user_id, 0)

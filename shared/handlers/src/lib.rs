@@ -52,11 +52,12 @@ impl App {
 /// A store failure as the client sees it: 503 when DynamoDB is down or
 /// throttling, 500 otherwise; the cause goes to the log, not the answer.
 pub(crate) fn store_error(e: StoreError) -> ApiError {
+    let cause = std::error::Error::source(&e).map(ToString::to_string);
     if e.is_unavailable() {
-        tracing::warn!(error = %e, "dynamodb unavailable");
+        tracing::warn!(error = %e, cause, "dynamodb unavailable");
         ApiError::Unavailable
     } else {
-        tracing::error!(error = %e, source = ?std::error::Error::source(&e), "store failure");
+        tracing::error!(error = %e, cause, "store failure");
         ApiError::Internal
     }
 }

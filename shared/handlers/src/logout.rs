@@ -31,20 +31,22 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         .token()
         .and_then(|t| app.tokens.refresh.verify(t, token::unix_now()).ok());
     if let Some(c) = claims {
-        if all {
-            let ended = app
-                .store
+        // Only a live session may end the others: a leaked token of a session
+        // already gone must not log its user out everywhere, again and again.
+        let live = app
+            .store
+            .revoke_session(&c.sid, &c.sub)
+            .await
+            .map_err(store_error)?;
+        let ended = if all && live {
+            app.store
                 .revoke_all_sessions(&c.sub)
                 .await
-                .map_err(store_error)?;
-            tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all = true, ended, "logout");
+                .map_err(store_error)?
         } else {
-            app.store
-                .revoke_session(&c.sid, &c.sub)
-                .await
-                .map_err(store_error)?;
-            tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all = false, "logout");
-        }
+            usize::from(live)
+        };
+        tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all, ended, "logout");
     }
     let mut res = web::response::empty(StatusCode::NO_CONTENT);
     web::cookie::clear(res.headers_mut(), app.http.cookie_secure);

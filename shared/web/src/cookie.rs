@@ -33,17 +33,24 @@ pub fn clear(headers: &mut HeaderMap, secure: bool) {
     }
 }
 
-/// The refresh token from the request's `Cookie` headers, if any. The first
-/// non-empty `refresh_token` wins (browsers send the most specific first).
+/// The refresh token from the request's `Cookie` headers, if any. Two
+/// different non-empty values (a sibling subdomain can plant one with a more
+/// specific path) are ambiguous and read as none, rather than trusting
+/// whichever the browser happened to send first.
 pub fn read(headers: &HeaderMap) -> Option<String> {
-    headers
+    let mut values = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == NAME && !value.is_empty())
-        .map(|(_, value)| value.trim_matches('"').to_owned())
+        .filter(|(name, value)| *name == NAME && !value.is_empty())
+        .map(|(_, value)| value.trim_matches('"'));
+    let first = values.next()?;
+    if values.any(|other| other != first) {
+        return None;
+    }
+    Some(first.to_owned())
 }
 
 #[cfg(test)]
@@ -94,6 +101,14 @@ mod tests {
         assert_eq!(read(&h).as_deref(), Some("x.y.z"));
         let h = cookie_headers(&["theme=dark", "refresh_token=p.q.r"]);
         assert_eq!(read(&h).as_deref(), Some("p.q.r"));
+    }
+
+    #[test]
+    fn two_different_refresh_cookies_are_ambiguous_and_read_as_none() {
+        let h = cookie_headers(&["refresh_token=attacker; refresh_token=victim"]);
+        assert_eq!(read(&h), None);
+        let h = cookie_headers(&["refresh_token=same; refresh_token=same"]);
+        assert_eq!(read(&h).as_deref(), Some("same"));
     }
 
     #[test]
