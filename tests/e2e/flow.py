@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end: start the local stack exactly as `make dev` does, then drive a
 whole session over real HTTP with a cookie jar that stores the refresh cookie
-the way a browser does, and invoke the authorizer and `me` through
-cargo-lambda's invoke endpoint with the token just issued.
+the way a browser does, invoke the authorizer and `me` through cargo-lambda's
+invoke endpoint with the token just issued, and run schemathesis against
+openapi.yaml on the same stack.
 
 Standard library only. Exits non-zero on the first failed expectation; always
 stops the stack it started. Usage: tests/e2e/flow.py (make e2e).
@@ -173,6 +174,14 @@ def flow(stack):
     expect(status == 401 and json.loads(body)["error"] == "invalid_token", "the session is gone after logout")
 
 
+def contract(stack):
+    """schemathesis against openapi.yaml on the same stack: one deterministic
+    pass (about 1,000 requests); `scripts/schemathesis` alone runs longer."""
+    env = dict(os.environ, ST_MAX_TIME=os.environ.get("ST_MAX_TIME", "0"))
+    run = subprocess.run([str(ROOT / "scripts" / "schemathesis"), stack.base], cwd=ROOT, env=env)
+    expect(run.returncode == 0, "schemathesis: no 5xx, every answer conforms to openapi.yaml")
+
+
 def main():
     (ROOT / ".local").mkdir(exist_ok=True)
     stack = Stack()
@@ -181,6 +190,7 @@ def main():
         stack.wait_ready()
         print(f"local stack ready in {time.time() - started:.1f} s at {stack.base}")
         flow(stack)
+        contract(stack)
     except AssertionError as e:
         print(f"FAILED: {e} (stack log: {stack.log.name})", file=sys.stderr)
         print(f"{PASSED} passed, 1 failed")

@@ -87,7 +87,9 @@ pub(crate) fn token_answer(app: &App, session: &Session, now: u64) -> Result<Ans
             access_token: &access.token,
             access_expires_in: access.expires_in,
             refresh_token: &refresh.token,
-            refresh_expires_in: refresh.expires_in,
+            // From now, not from issue: a replayed successor was issued up to
+            // REFRESH_REUSE_INTERVAL ago, and the cookie must not outlive it.
+            refresh_expires_in: refresh.expires_at.saturating_sub(now),
         },
     ))
 }
