@@ -273,3 +273,14 @@ pub async fn login_user(t: &TestApp, front: Front, username: &str) -> Response<B
 pub fn cookie_header(token: &str) -> String {
     format!("refresh_token={token}")
 }
+
+/// A body-less POST to `path` carrying `token` in the refresh cookie.
+pub fn cookie_post(front: Front, path: &str, token: &str) -> Request {
+    request(
+        front,
+        "POST",
+        path,
+        &[("cookie", &cookie_header(token))],
+        None,
+    )
+}

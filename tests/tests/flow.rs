@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use integration_tests::http::{
-    BASE_ENV, Front, TestApp, body, cookie_header, event_file, login_user, refresh_cookie,
-    register_user, request,
+    BASE_ENV, Front, TestApp, body, cookie_header, cookie_post, event_file, login_user,
+    refresh_cookie, register_user, request,
 };
 use serde_json::{Value, json};
 
@@ -55,15 +55,7 @@ async fn a_whole_session_from_register_to_logout() {
     let sub = body(&me)["sub"].as_str().unwrap().to_owned();
     assert_eq!(context["sub"], sub);
 
-    let refresh = |c: &str| {
-        request(
-            Front::HttpApi,
-            "POST",
-            "/auth/refresh",
-            &[("cookie", &cookie_header(c))],
-            None,
-        )
-    };
+    let refresh = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
     let res = handlers::refresh(&t.app, refresh(&first_refresh)).await;
     assert_eq!(res.status(), 200);
     let second_refresh = refresh_cookie(&res).unwrap();

@@ -3,8 +3,8 @@
 //! and function URLs) against DynamoDB Local.
 
 use integration_tests::http::{
-    FRONTS, Front, PASSWORD, TestApp, body, cookie_header, login_user, post, refresh_cookie,
-    register_user, request, set_cookie,
+    FRONTS, Front, PASSWORD, TestApp, body, cookie_header, cookie_post, login_user, post,
+    refresh_cookie, register_user, request, set_cookie,
 };
 use lambda_http::http::header;
 use serde_json::json;
@@ -340,15 +340,7 @@ async fn reuse_after_the_interval_revokes_the_session() {
     let t = TestApp::with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
     register_user(&t, Front::HttpApi, "mallory").await;
     let first = refresh_cookie(&login_user(&t, Front::HttpApi, "mallory").await).unwrap();
-    let with = |c: &str| {
-        request(
-            Front::HttpApi,
-            "POST",
-            "/auth/refresh",
-            &[("cookie", &cookie_header(c))],
-            None,
-        )
-    };
+    let with = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
     let second = refresh_cookie(&handlers::refresh(&t.app, with(&first)).await).unwrap();
     let reuse = handlers::refresh(&t.app, with(&first)).await;
     assert_eq!(reuse.status(), 401);
@@ -361,15 +353,7 @@ async fn a_retry_within_the_interval_gets_the_same_successor() {
     let t = TestApp::new().await;
     register_user(&t, Front::HttpApi, "nina").await;
     let first = refresh_cookie(&login_user(&t, Front::HttpApi, "nina").await).unwrap();
-    let with = |c: &str| {
-        request(
-            Front::HttpApi,
-            "POST",
-            "/auth/refresh",
-            &[("cookie", &cookie_header(c))],
-            None,
-        )
-    };
+    let with = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
     let a = refresh_cookie(&handlers::refresh(&t.app, with(&first)).await).unwrap();
     let b = refresh_cookie(&handlers::refresh(&t.app, with(&first)).await).unwrap();
     assert_eq!(a, b);
@@ -501,15 +485,7 @@ async fn logout_all_ends_every_session_of_the_user() {
         Some(r#"{"all": true}"#),
     );
     assert_eq!(handlers::logout(&t.app, all).await.status(), 204);
-    let refresh = |c: &str| {
-        request(
-            Front::HttpApi,
-            "POST",
-            "/auth/refresh",
-            &[("cookie", &cookie_header(c))],
-            None,
-        )
-    };
+    let refresh = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
     assert_eq!(
         handlers::refresh(&t.app, refresh(&phone)).await.status(),
         401
@@ -680,13 +656,7 @@ async fn logout_all_with_the_token_of_an_ended_session_ends_nothing_else() {
     // The ended session's token, still correctly signed, asks to end all.
     let replay = handlers::logout(&t.app, logout(&old, Some(r#"{"all": true}"#))).await;
     assert_eq!(replay.status(), 204);
-    let refresh = request(
-        Front::HttpApi,
-        "POST",
-        "/auth/refresh",
-        &[("cookie", &cookie_header(&current))],
-        None,
-    );
+    let refresh = cookie_post(Front::HttpApi, "/auth/refresh", &current);
     assert_eq!(
         handlers::refresh(&t.app, refresh).await.status(),
         200,

@@ -3,8 +3,7 @@
 //! subscriber is the process-wide one and sees every thread.
 
 use integration_tests::http::{
-    Front, PASSWORD, TestApp, body, cookie_header, login_user, post, refresh_cookie, register_user,
-    request,
+    Front, PASSWORD, TestApp, body, cookie_post, login_user, post, refresh_cookie, register_user,
 };
 use serde_json::json;
 
@@ -31,15 +30,7 @@ async fn a_whole_flow_logs_audit_events_and_never_a_token_password_or_secret() {
     let first = refresh_cookie(&res).unwrap();
     secrets.push(body(&res)["access_token"].as_str().unwrap().to_owned());
     secrets.push(first.clone());
-    let with = |c: &str| {
-        request(
-            Front::HttpApi,
-            "POST",
-            "/auth/refresh",
-            &[("cookie", &cookie_header(c))],
-            None,
-        )
-    };
+    let with = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
     let res = handlers::refresh(&t.app, with(&first)).await;
     let second = refresh_cookie(&res).unwrap();
     secrets.push(body(&res)["access_token"].as_str().unwrap().to_owned());
@@ -48,17 +39,7 @@ async fn a_whole_flow_logs_audit_events_and_never_a_token_password_or_secret() {
     let res = login_user(&t, Front::HttpApi, "victor").await;
     let third = refresh_cookie(&res).unwrap();
     secrets.push(third.clone());
-    handlers::logout(
-        &t.app,
-        request(
-            Front::HttpApi,
-            "POST",
-            "/auth/logout",
-            &[("cookie", &cookie_header(&third))],
-            None,
-        ),
-    )
-    .await;
+    handlers::logout(&t.app, cookie_post(Front::HttpApi, "/auth/logout", &third)).await;
 
     let text = logs.text();
     for s in &secrets {
