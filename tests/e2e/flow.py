@@ -174,6 +174,31 @@ def flow(stack):
     expect(status == 401 and json.loads(body)["error"] == "invalid_token", "the session is gone after logout")
 
 
+def startup_refusals():
+    """Every function refuses a bad configuration at cold start: exit 1, one
+    JSON log line naming the variable, never the value."""
+    good_access = "startup-check-access-secret-0123456789abc"
+    good_refresh = "startup-check-refresh-secret-0123456789ab"
+    short = "short-SECRET-VALUE-1234"
+    base = {"PATH": os.environ.get("PATH", ""), "USERS_TABLE": "u", "SESSIONS_TABLE": "s"}
+    cases = [
+        ("JWT_ACCESS_SECRET", {"JWT_REFRESH_SECRET": good_refresh}, None),
+        ("JWT_ACCESS_SECRET", {"JWT_ACCESS_SECRET": short, "JWT_REFRESH_SECRET": good_refresh}, short),
+        ("JWT_REFRESH_SECRET", {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": good_access}, good_access),
+    ]
+    for binary in ["register", "login", "refresh", "logout", "authorizer"]:
+        for var, env, value in cases:
+            if binary == "authorizer" and var == "JWT_REFRESH_SECRET":
+                continue  # the authorizer never reads the refresh secret
+            run = subprocess.run([str(ROOT / "target" / "debug" / binary)], env=dict(base, **env),
+                                 capture_output=True, text=True, timeout=30)
+            lines = [json.loads(l) for l in run.stdout.splitlines() if l.startswith("{")]
+            named = any(l.get("level") == "ERROR" and var in l.get("error", "") for l in lines)
+            leaked = value is not None and value in run.stdout + run.stderr
+            expect(run.returncode == 1 and named and not leaked,
+                   f"{binary} refuses to start on a bad {var}, naming it, not its value")
+
+
 def contract(stack):
     """schemathesis against openapi.yaml on the same stack: one deterministic
     pass (about 1,000 requests); `scripts/schemathesis` alone runs longer."""
@@ -190,6 +215,7 @@ def main():
         stack.wait_ready()
         print(f"local stack ready in {time.time() - started:.1f} s at {stack.base}")
         flow(stack)
+        startup_refusals()
         contract(stack)
     except AssertionError as e:
         print(f"FAILED: {e} (stack log: {stack.log.name})", file=sys.stderr)
