@@ -79,11 +79,6 @@ impl Store {
             sessions,
         }
     }
-
-    /// The table names this store uses.
-    pub fn tables(&self) -> &Tables {
-        &self.tables
-    }
 }
 
 #[cfg(test)]

@@ -230,11 +230,6 @@ impl AccessTokens {
             token_use: TokenUse::Access,
         })
     }
-
-    /// Lifetime of the access tokens this issues, in seconds.
-    pub fn ttl(&self) -> u64 {
-        self.ttl
-    }
 }
 
 fn valid_role(role: &str) -> bool {
@@ -318,11 +313,6 @@ impl RefreshTokens {
             generation,
             token_use: TokenUse::Refresh,
         })
-    }
-
-    /// Lifetime of a refresh token when the session's end is further away.
-    pub fn ttl(&self) -> u64 {
-        self.ttl
     }
 }
 
