@@ -683,3 +683,23 @@ async fn two_different_refresh_cookies_are_refused() {
     .await;
     assert_eq!(res.status(), 401);
 }
+
+#[test]
+fn a_replayed_successors_cookie_lives_only_until_its_token_expires() {
+    let app = integration_tests::http::unreachable_app();
+    let now = 1_800_000_000;
+    // The successor was issued 8 s ago (a retry within the reuse interval).
+    let session = accounts::Session {
+        sid: "s1".into(),
+        user_id: "u1".into(),
+        roles: vec!["user".into()],
+        generation: 3,
+        rotated_at: now - 8,
+        created_at: now - 100,
+        expires_at: now + 30 * 86400,
+        user_agent: None,
+    };
+    let res = handlers::token_answer(&app, &session, now).unwrap();
+    let cookie = set_cookie(&res).unwrap();
+    assert!(cookie.ends_with("Max-Age=604792"), "{cookie}");
+}

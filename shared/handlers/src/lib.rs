@@ -70,7 +70,7 @@ pub(crate) fn signing_error(e: TokenError) -> ApiError {
 
 /// Signs an access token for the session's user and the session's current
 /// refresh token, and answers them: the tail of login and of refresh.
-pub(crate) fn token_answer(app: &App, session: &Session, now: u64) -> Result<Answer, ApiError> {
+pub fn token_answer(app: &App, session: &Session, now: u64) -> Result<Answer, ApiError> {
     let access = app
         .tokens
         .access
