@@ -4,16 +4,10 @@
 
 use accounts::{Attempt, StoreError, Username};
 use lambda_http::Request;
-use serde::Deserialize;
 use web::ApiError;
+use web::forms::Credentials;
 
 use crate::{Answer, App, store_error, token_answer, user_agent};
-
-#[derive(Deserialize)]
-struct Body {
-    username: String,
-    password: String,
-}
 
 /// Checks the password and starts a session.
 pub async fn login(app: &App, req: Request) -> Answer {
@@ -27,7 +21,7 @@ async fn verify_password(password: String, phc: Option<String>) -> Result<bool, 
 }
 
 async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
-    let body: Body = web::body::json(&req)?;
+    let body: Credentials = web::body::json(&req)?;
     if body.password.len() > password::MAX_PASSWORD_BYTES {
         return Err(ApiError::InvalidRequest(
             "password must be at most 256 bytes",

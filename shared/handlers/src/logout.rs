@@ -4,18 +4,10 @@
 
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use serde::Deserialize;
 use web::ApiError;
+use web::forms::LogoutBody;
 
 use crate::{Answer, App, Presented, store_error};
-
-#[derive(Deserialize)]
-struct Body {
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    all: bool,
-}
 
 /// Ends the presented session, or all of the user's sessions.
 pub async fn logout(app: &App, req: Request) -> Answer {
@@ -23,7 +15,7 @@ pub async fn logout(app: &App, req: Request) -> Answer {
 }
 
 async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
-    let body: Option<Body> = web::body::optional_json(&req)?;
+    let body: Option<LogoutBody> = web::body::optional_json(&req)?;
     let all = body.as_ref().is_some_and(|b| b.all);
     let presented = Presented::from(&req, body.and_then(|b| b.refresh_token));
     presented.check_origin(&app.http, &req)?;

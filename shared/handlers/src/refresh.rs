@@ -4,16 +4,10 @@
 
 use accounts::{Refusal, Rotation};
 use lambda_http::Request;
-use serde::Deserialize;
 use web::ApiError;
+use web::forms::RefreshBody;
 
 use crate::{Answer, App, Presented, store_error, token_answer};
-
-#[derive(Deserialize)]
-struct Body {
-    #[serde(default)]
-    refresh_token: Option<String>,
-}
 
 /// Rotates the presented refresh token.
 pub async fn refresh(app: &App, req: Request) -> Answer {
@@ -21,7 +15,7 @@ pub async fn refresh(app: &App, req: Request) -> Answer {
 }
 
 async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
-    let body: Option<Body> = web::body::optional_json(&req)?;
+    let body: Option<RefreshBody> = web::body::optional_json(&req)?;
     let presented = Presented::from(&req, body.and_then(|b| b.refresh_token));
     presented.check_origin(&app.http, &req)?;
     let now = token::unix_now();

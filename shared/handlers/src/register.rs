@@ -3,16 +3,10 @@
 use accounts::{StoreError, Username};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use serde::Deserialize;
 use web::ApiError;
+use web::forms::Credentials;
 
 use crate::{Answer, App, store_error};
-
-#[derive(Deserialize)]
-struct Body {
-    username: String,
-    password: String,
-}
 
 /// Creates a user with the default roles.
 pub async fn register(app: &App, req: Request) -> Answer {
@@ -23,7 +17,7 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
     if !app.http.registration_enabled {
         return Err(ApiError::RegistrationDisabled);
     }
-    let body: Body = web::body::json(&req)?;
+    let body: Credentials = web::body::json(&req)?;
     let username = Username::parse(&body.username).map_err(|_| {
         ApiError::InvalidRequest("username must be 3 to 64 characters of A-Z a-z 0-9 . _ @ -")
     })?;

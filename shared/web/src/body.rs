@@ -53,7 +53,12 @@ pub fn optional_json<T: DeserializeOwned>(req: &Request) -> Result<Option<T>, Ap
     if raw.trim_ascii_start().first() != Some(&b'{') {
         return Err(ApiError::InvalidRequest("body must be a JSON object"));
     }
-    serde_json::from_slice(raw)
+    // JSON is UTF-8 (RFC 8259 §8.1). serde_json checks that only in the
+    // strings it keeps, and skips unknown fields unchecked, so a binary body
+    // is checked whole first.
+    let text =
+        std::str::from_utf8(raw).map_err(|_| ApiError::InvalidRequest("body is not valid JSON"))?;
+    serde_json::from_str(text)
         .map(Some)
         .map_err(|e| ApiError::InvalidRequest(describe(&e)))
 }
@@ -135,6 +140,30 @@ mod tests {
                 other => panic!("{body}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn binary_body_that_is_not_utf8_is_refused_even_in_an_unknown_field() {
+        // Found by fuzz/fuzz_targets/body_parsers.rs (regressions/body_parsers):
+        // serde_json skips unknown fields without checking their UTF-8.
+        for body in [
+            &b"{\"x\":\"\xd5\",\"username\":\"a\"}"[..],
+            b"{\"username\":\"\xff\"}",
+        ] {
+            let r = lambda_http::http::Request::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::Binary(body.to_vec()))
+                .unwrap();
+            assert_eq!(
+                json::<Creds>(&r),
+                Err(ApiError::InvalidRequest("body is not valid JSON"))
+            );
+        }
+        let r = lambda_http::http::Request::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::Binary(br#"{"username":"\u00e9"}"#.to_vec()))
+            .unwrap();
+        assert_eq!(json::<Creds>(&r).unwrap().username, "\u{e9}");
     }
 
     #[test]

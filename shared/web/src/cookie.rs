@@ -37,20 +37,40 @@ pub fn clear(headers: &mut HeaderMap, secure: bool) {
 /// different non-empty values (a sibling subdomain can plant one with a more
 /// specific path) are ambiguous and read as none, rather than trusting
 /// whichever the browser happened to send first.
+///
+/// Headers are read as bytes, pair by pair: another cookie's value with
+/// non-ASCII bytes (UTF-8 set by a script, say) must not hide the refresh
+/// cookie beside it.
 pub fn read(headers: &HeaderMap) -> Option<String> {
     let mut values = headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, value)| *name == NAME && !value.is_empty())
-        .map(|(_, value)| value.trim_matches('"'));
+        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
+        .filter_map(|pair| {
+            let pair = pair.trim_ascii();
+            let eq = pair.iter().position(|b| *b == b'=')?;
+            Some((&pair[..eq], &pair[eq + 1..]))
+        })
+        .filter(|(name, _)| *name == NAME.as_bytes())
+        // `refresh_token=""` is as empty as `refresh_token=`: no token.
+        .map(|(_, value)| trim_quotes(value))
+        .filter(|value| !value.is_empty());
     let first = values.next()?;
     if values.any(|other| other != first) {
         return None;
     }
-    Some(first.to_owned())
+    // A JWT is ASCII; a refresh cookie that is not text is no token.
+    std::str::from_utf8(first).ok().map(str::to_owned)
+}
+
+/// `value` without the double quotes around it (RFC 6265 allows them).
+fn trim_quotes(value: &[u8]) -> &[u8] {
+    let start = value.iter().position(|b| *b != b'"').unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| *b != b'"')
+        .map_or(start, |i| i + 1);
+    &value[start..end]
 }
 
 #[cfg(test)]
@@ -109,6 +129,40 @@ mod tests {
         assert_eq!(read(&h), None);
         let h = cookie_headers(&["refresh_token=same; refresh_token=same"]);
         assert_eq!(read(&h).as_deref(), Some("same"));
+        let h = cookie_headers(&["refresh_token=same; refresh_token=\"same\""]);
+        assert_eq!(read(&h).as_deref(), Some("same"));
+        // An empty one is no cookie at all, so it is not ambiguous either.
+        let h = cookie_headers(&["refresh_token=\"\"", "refresh_token=p.q.r"]);
+        assert_eq!(read(&h).as_deref(), Some("p.q.r"));
+    }
+
+    #[test]
+    fn other_cookies_with_non_ascii_bytes_do_not_hide_the_refresh_cookie() {
+        let mut h = HeaderMap::new();
+        let v = "city=Z\u{fc}rich; refresh_token=x.y.z; name=\u{1F600}";
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_bytes(v.as_bytes()).unwrap(),
+        );
+        assert_eq!(read(&h).as_deref(), Some("x.y.z"));
+        // Found by fuzz/fuzz_targets/cookie_header.rs (regressions/cookie_header).
+        let mut h = HeaderMap::new();
+        let v = b"refresh_tok\xff\xffen=a.b.c;refresh_token=\"a.b.c\"";
+        h.append(header::COOKIE, HeaderValue::from_bytes(v).unwrap());
+        assert_eq!(read(&h).as_deref(), Some("a.b.c"));
+    }
+
+    #[test]
+    fn a_refresh_cookie_that_is_not_text_is_none_and_still_ambiguous() {
+        let mut h = HeaderMap::new();
+        let v = b"refresh_token=\xff\xfe";
+        h.append(header::COOKIE, HeaderValue::from_bytes(v).unwrap());
+        assert_eq!(read(&h), None);
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("refresh_token=x.y.z"),
+        );
+        assert_eq!(read(&h), None);
     }
 
     #[test]
@@ -119,6 +173,10 @@ mod tests {
             "refresh_token=",
             "xrefresh_token=a",
             "refresh_token",
+            // Found by fuzz/fuzz_targets/cookie_header.rs (regressions/cookie_header).
+            "refresh_token=\"",
+            "refresh_token=\"\"",
+            "refresh_token=\"\"; theme=dark",
         ] {
             assert_eq!(read(&cookie_headers(&[v])), None, "{v:?}");
         }

@@ -1,5 +1,6 @@
 //! HTTP glue shared by the functions, the same behind every front (HTTP API
-//! payload 2.0, REST API proxy, function URLs): configuration, JSON bodies,
+//! payload 2.0, REST API proxy, function URLs): configuration, JSON bodies
+//! and the request forms they carry,
 //! the one mapping from errors to answers, the refresh cookie, CORS and the
 //! CSRF origin check, and the caller's identity from the authorizer. No AWS
 //! SDK.
@@ -9,6 +10,7 @@ pub mod config;
 pub mod cookie;
 pub mod cors;
 pub mod error;
+pub mod forms;
 pub mod identity;
 pub mod response;
 
