@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use authorizer::{Authorizer, Unauthorized};
+use integration_tests::attack_tokens::{self, Expect, Keys};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use token::{AccessConfig, AccessTokens, RefreshGrant, TokenConfig, Tokens};
@@ -28,6 +29,8 @@ const STAGE_ARN_DEFAULT: &str = "arn:aws:execute-api:eu-west-1:123456789012:a1b2
 // ---- configuration and tokens ----
 
 fn env(extra: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+    // Every authorizer built here logs its decisions for the leak scan.
+    integration_tests::capture::capture_logs();
     let mut m: HashMap<&str, &str> = [
         ("JWT_ACCESS_SECRET", SECRET),
         ("JWT_ISSUER", ISSUER),
@@ -354,6 +357,7 @@ for_each_shape!(
     refresh_token_is_refused_as_an_access_token,
     alg_none_is_refused,
     tampered_payload_is_refused,
+    every_attack_token_is_refused_and_every_control_allowed,
     signature_from_another_secret_is_refused,
     token_signed_by_the_previous_secret_is_allowed_during_rotation,
     missing_token_is_refused,
@@ -448,6 +452,41 @@ mod cells {
             let token = parts.join(".");
             assert_eq!(decide(shape, Some(&bearer(&token))), shape.refused());
         }
+    }
+
+    /// The token crate's attack rows (every class: alg, keys, headers,
+    /// claims, JSON, base64, structure, tampering), crafted for this
+    /// authorizer's secret, issuer and audience, through this event shape.
+    pub fn every_attack_token_is_refused_and_every_control_allowed(shape: Shape) {
+        let a = authorizer();
+        let keys = Keys {
+            access_secret: SECRET,
+            refresh_secret: REFRESH_SECRET,
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            now: NOW,
+        };
+        let rows = attack_tokens::all(&keys);
+        let failures: Vec<String> = rows
+            .iter()
+            .filter_map(|row| {
+                let event = shape.event(Some(&bearer(&row.token)));
+                let got = decide_with(&a, shape, event, NOW);
+                let ok = match row.expect {
+                    Expect::Accept => is_allowed(&got),
+                    Expect::Refuse(_) => got == shape.refused(),
+                };
+                (!ok).then(|| format!("{}: {got:?}", row.label()))
+            })
+            .collect();
+        assert!(
+            failures.is_empty(),
+            "{} of {} rows failed:\n{}",
+            failures.len(),
+            rows.len(),
+            failures.join("\n")
+        );
+        assert!(rows.iter().filter(|r| r.is_control()).count() >= 5);
     }
 
     pub fn tampered_payload_is_refused(shape: Shape) {
@@ -967,6 +1006,21 @@ fn short_access_secret_refuses_to_start_without_printing_it() {
         !shown.contains(short) && !debug.contains(short),
         "{shown} {debug}"
     );
+}
+
+#[test]
+fn blank_or_whitespace_access_secret_refuses_to_start() {
+    for value in [
+        " ",
+        "\t",
+        "                                        ",
+        "\n \t \r \n \t \r \n \t \r \n \t \r \n \t \r \n \t \r ",
+    ] {
+        let err = Authorizer::from_source(&env(&[("JWT_ACCESS_SECRET", value)]))
+            .err()
+            .unwrap_or_else(|| panic!("{value:?} was accepted"));
+        assert!(err.to_string().contains("JWT_ACCESS_SECRET"), "{err}");
+    }
 }
 
 #[test]
