@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::Store;
 use crate::error::{StoreError, sdk_error};
@@ -148,15 +148,22 @@ impl Store {
             .item("created_at", n(now))
             .item("failed_logins", n(0))
             .condition_expression("attribute_not_exists(username)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(user),
-            Err(SdkError::ServiceError(se))
-                if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Err(StoreError::UsernameTaken)
-            }
+            Err(SdkError::ServiceError(se)) => match se.err() {
+                // The SDK retried a write whose answer was lost: the user
+                // found is the one this call created (its fresh user_id).
+                PutItemError::ConditionalCheckFailedException(c)
+                    if c.item().is_some_and(|i| holds(i, "user_id", &user.user_id)) =>
+                {
+                    Ok(user)
+                }
+                PutItemError::ConditionalCheckFailedException(_) => Err(StoreError::UsernameTaken),
+                _ => Err(sdk_error(SdkError::ServiceError(se))),
+            },
             Err(e) => Err(sdk_error(e)),
         }
     }
@@ -184,6 +191,9 @@ impl Store {
     /// ([`Store::start_session`]); a failure may start or lock the window
     /// ([`Store::record_login_failure`]).
     pub async fn begin_login(&self, username: &Username, now: u64) -> Result<Attempt, StoreError> {
+        // Names this attempt in the item, so that the SDK's retry of a write
+        // whose answer was lost finds it counted instead of counting it again.
+        let attempt = uuid::Uuid::new_v4().simple().to_string();
         let result = self
             .client
             .update_item()
@@ -191,13 +201,15 @@ impl Store {
             .key("username", s(username.key()))
             .update_expression(
                 "SET failed_logins = if_not_exists(failed_logins, :zero) + :one, \
-                 last_attempt = :now",
+                 last_attempt = :now, attempt_id = :attempt",
             )
             .condition_expression(
                 "attribute_exists(username) \
+                 AND (attribute_not_exists(attempt_id) OR attempt_id <> :attempt) \
                  AND (attribute_not_exists(failed_logins) OR failed_logins < :max) \
                  AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
             )
+            .expression_attribute_values(":attempt", s(attempt.as_str()))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":max", n(self.lockout.max_failures))
@@ -214,6 +226,9 @@ impl Store {
             Err(SdkError::ServiceError(se)) => match se.err() {
                 UpdateItemError::ConditionalCheckFailedException(c) => match c.item() {
                     None => return Ok(Attempt::UnknownUser),
+                    Some(item) if holds(item, "attempt_id", &attempt) => {
+                        return Ok(Attempt::Proceed(User::try_from(item)?));
+                    }
                     Some(item) => User::try_from(item)?,
                 },
                 _ => return Err(sdk_error(SdkError::ServiceError(se))),
@@ -237,7 +252,7 @@ impl Store {
         }
         // Stale counts (attempts that crashed before recording anything):
         // start afresh, once, conditionally.
-        self.restart_count(username, &old, now).await
+        self.restart_count(username, &old, now, &attempt).await
     }
 
     async fn restart_count(
@@ -245,6 +260,7 @@ impl Store {
         username: &Username,
         seen: &User,
         now: u64,
+        attempt: &str,
     ) -> Result<Attempt, StoreError> {
         let result = self
             .client
@@ -252,9 +268,11 @@ impl Store {
             .table_name(&self.tables.users)
             .key("username", s(username.key()))
             .update_expression(
-                "SET failed_logins = :one, failed_since = :zero, last_attempt = :now",
+                "SET failed_logins = :one, failed_since = :zero, last_attempt = :now, \
+                 attempt_id = :attempt",
             )
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":attempt", s(attempt))
             .condition_expression(
                 "failed_logins = :count \
                  AND (attribute_not_exists(failed_since) OR failed_since = :since)",
@@ -264,6 +282,7 @@ impl Store {
             .expression_attribute_values(":count", n(seen.failed_logins))
             .expression_attribute_values(":since", n(seen.failed_since))
             .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
@@ -271,10 +290,17 @@ impl Store {
                 let item = out.attributes().ok_or(StoreError::Corrupt("username"))?;
                 Ok(Attempt::Proceed(User::try_from(item)?))
             }
-            // Another login restarted it first: this one waits its turn.
-            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                Ok(Attempt::Locked { retry_after: 1 })
-            }
+            Err(SdkError::ServiceError(se)) => match se.err() {
+                UpdateItemError::ConditionalCheckFailedException(c) => match c.item() {
+                    // Our own restart, retried after its answer was lost.
+                    Some(item) if holds(item, "attempt_id", attempt) => {
+                        Ok(Attempt::Proceed(User::try_from(item)?))
+                    }
+                    // Another login restarted it first: this one waits its turn.
+                    _ => Ok(Attempt::Locked { retry_after: 1 }),
+                },
+                _ => Err(sdk_error(SdkError::ServiceError(se))),
+            },
             Err(e) => Err(sdk_error(e)),
         }
     }
@@ -338,6 +364,12 @@ impl Store {
             Err(e) => Err(sdk_error(e)),
         }
     }
+}
+
+/// True when `item`'s string attribute `name` is `value`: how a retried
+/// write recognises what its own lost first attempt wrote.
+fn holds(item: &Item, name: &str, value: &str) -> bool {
+    matches!(item.get(name), Some(AttributeValue::S(v)) if v == value)
 }
 
 #[cfg(test)]
