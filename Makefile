@@ -1,15 +1,19 @@
 # The commands README.md gives; CI (.ci/run) calls the same targets.
-.PHONY: test lint unit template e2e bench-build dynamodb dev build
+.PHONY: test lint unit template e2e scan-logs bench-build fuzz dynamodb dev build
 
 ## Everything a change must pass: formatting, lints, every test, the
-## template, and the end-to-end flow over the local stack.
-test: lint unit template e2e
+## template, the end-to-end flow over the local stack, and a scan of every
+## log line those produced for tokens, secrets and passwords.
+test: lint unit template e2e scan-logs
 
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
+## Test logs are kept in target/test-logs for scan-logs; a fresh run
+## starts from an empty directory.
 unit:
+	rm -rf "$${CARGO_TARGET_DIR:-target}/test-logs"
 	cargo test --workspace --locked
 
 ## template.yaml passes cfn-lint (installed into .local/venv when missing).
@@ -20,9 +24,24 @@ template:
 e2e:
 	tests/e2e/flow.py
 
+## No JWT, test secret or test password in any line the tests logged
+## (target/test-logs). Each source must have logged at least its floor of
+## JSON log lines (about half of a normal run; e2e-startup: one refusal
+## line per case), so a broken capture fails instead of passing.
+scan-logs:
+	cargo run --quiet --locked -p integration-tests --bin scan-logs -- \
+	  --require functions:70 --require authorizer:1000 --require flow:8 --require logs:5 \
+	  --require e2e-stack:60 --require e2e-startup:27 --min-lines 2500
+
 ## Benches are compiled in CI, not timed (shared machines are noisy).
 bench-build:
 	cargo bench --workspace --locked --no-run
+
+## Every fuzz target for FUZZ_SECONDS each (cargo-fuzz, libFuzzer; installs
+## cargo-fuzz into .local/cargo when missing). Fails on any crash.
+FUZZ_SECONDS ?= 30
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
 
 ## DynamoDB Local in memory on port 8000 (installs it on first use).
 dynamodb:

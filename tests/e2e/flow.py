@@ -3,7 +3,8 @@
 whole session over real HTTP with a cookie jar that stores the refresh cookie
 the way a browser does, invoke the authorizer and `me` through cargo-lambda's
 invoke endpoint with the token just issued, and run schemathesis against
-openapi.yaml on the same stack.
+openapi.yaml on the same stack, and put it under load (load.py: LOAD_SECONDS,
+default 20, and LOAD_CLIENTS, default 8).
 
 Standard library only. Exits non-zero on the first failed expectation; always
 stops the stack it started. Usage: tests/e2e/flow.py (make e2e).
@@ -21,8 +22,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import load
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
+# Everything the stack and the functions print goes here, beside the Rust
+# test binaries' logs, for the leak scan that ends `make test` (scan-logs).
+LOG_DIR = ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "test-logs"
 
 
 def free_port():
@@ -36,7 +42,7 @@ class Stack:
         self.http_port = free_port()
         self.ddb_port = free_port()
         self.base = f"http://127.0.0.1:{self.http_port}"
-        self.log = open(ROOT / ".local" / f"e2e-{self.http_port}.log", "w")
+        self.log = open(LOG_DIR / f"e2e-stack-{self.http_port}.log", "w")
         env = dict(os.environ, HTTP_PORT=str(self.http_port), DYNAMODB_PORT=str(self.ddb_port))
         self.proc = subprocess.Popen(
             [str(ROOT / "scripts" / "dev")], cwd=ROOT, env=env,
@@ -175,28 +181,49 @@ def flow(stack):
 
 
 def startup_refusals():
-    """Every function refuses a bad configuration at cold start: exit 1, one
-    JSON log line naming the variable, never the value."""
+    """Every function refuses a bad secret at cold start: exit 1 and one JSON
+    log line naming the variable, never a value. A function that does not
+    read a variable (`me` reads none; the authorizer never the refresh
+    secret) gets past its configuration instead (then stops: no Lambda
+    runtime here). Every output is kept in LOG_DIR for the leak scan."""
     good_access = "startup-check-access-secret-0123456789abc"
     good_refresh = "startup-check-refresh-secret-0123456789ab"
     short = "short-SECRET-VALUE-1234"
     base = {"PATH": os.environ.get("PATH", ""), "USERS_TABLE": "u", "SESSIONS_TABLE": "s"}
     cases = [
-        ("JWT_ACCESS_SECRET", {"JWT_REFRESH_SECRET": good_refresh}, None),
-        ("JWT_ACCESS_SECRET", {"JWT_ACCESS_SECRET": short, "JWT_REFRESH_SECRET": good_refresh}, short),
-        ("JWT_REFRESH_SECRET", {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": good_access}, good_access),
+        ("JWT_ACCESS_SECRET", "missing", {"JWT_REFRESH_SECRET": good_refresh}),
+        ("JWT_ACCESS_SECRET", "short", {"JWT_ACCESS_SECRET": short, "JWT_REFRESH_SECRET": good_refresh}),
+        ("JWT_ACCESS_SECRET_PREVIOUS", "equal to JWT_ACCESS_SECRET",
+         {"JWT_ACCESS_SECRET": good_access, "JWT_ACCESS_SECRET_PREVIOUS": good_access,
+          "JWT_REFRESH_SECRET": good_refresh}),
+        ("JWT_REFRESH_SECRET", "missing", {"JWT_ACCESS_SECRET": good_access}),
+        ("JWT_REFRESH_SECRET", "short", {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": short}),
+        ("JWT_REFRESH_SECRET", "equal to JWT_ACCESS_SECRET",
+         {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": good_access}),
     ]
-    for binary in ["register", "login", "refresh", "logout", "authorizer"]:
-        for var, env, value in cases:
-            if binary == "authorizer" and var == "JWT_REFRESH_SECRET":
-                continue  # the authorizer never reads the refresh secret
-            run = subprocess.run([str(ROOT / "target" / "debug" / binary)], env=dict(base, **env),
-                                 capture_output=True, text=True, timeout=30)
-            lines = [json.loads(l) for l in run.stdout.splitlines() if l.startswith("{")]
-            named = any(l.get("level") == "ERROR" and var in l.get("error", "") for l in lines)
-            leaked = value is not None and value in run.stdout + run.stderr
-            expect(run.returncode == 1 and named and not leaked,
-                   f"{binary} refuses to start on a bad {var}, naming it, not its value")
+    reads = {  # which secrets each function reads (template.yaml gives it exactly those)
+        "register": "access refresh", "login": "access refresh", "refresh": "access refresh",
+        "logout": "access refresh", "authorizer": "access", "me": "",
+    }
+    with open(LOG_DIR / f"e2e-startup-{os.getpid()}.log", "w") as log:
+        for binary, secrets in reads.items():
+            for var, what, env in cases:
+                run = subprocess.run([str(ROOT / "target" / "debug" / binary)], env=dict(base, **env),
+                                     capture_output=True, text=True, timeout=30)
+                out = run.stdout + run.stderr
+                log.write(f"# {binary}: {var} {what}\n{out}")
+                leaked = any(v in out for k, v in env.items() if k.startswith("JWT_"))
+                lines = [l for l in run.stdout.splitlines() if l.strip()]
+                errors = [json.loads(l) for l in lines if l.startswith("{")]
+                if var.split("_")[1].lower() in secrets.split():
+                    named = len(lines) == 1 and len(errors) == 1 and errors[0].get("level") == "ERROR" \
+                        and var in errors[0].get("error", "")
+                    expect(run.returncode == 1 and named and not leaked,
+                           f"{binary} refuses to start on {var} {what}: one line naming it, no value")
+                else:
+                    refused = run.returncode == 1 or var in out or "refusing to start" in out
+                    expect(not refused and not leaked,
+                           f"{binary} does not read {var}: {what}, it neither stops nor leaks")
 
 
 def contract(stack):
@@ -209,12 +236,16 @@ def contract(stack):
 
 def main():
     (ROOT / ".local").mkdir(exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
     stack = Stack()
     try:
         started = time.time()
         stack.wait_ready()
         print(f"local stack ready in {time.time() - started:.1f} s at {stack.base}")
         flow(stack)
+        failures = load.run(stack.base, seconds=float(os.environ.get("LOAD_SECONDS", "20")),
+                            clients=int(os.environ.get("LOAD_CLIENTS", "8")), log_path=stack.log.name)
+        expect(not failures, "load: no 5xx, no 401, no reuse detected, every session alive at the end")
         startup_refusals()
         contract(stack)
     except AssertionError as e:

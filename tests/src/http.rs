@@ -143,6 +143,7 @@ impl TestApp {
 
 /// An app whose DynamoDB endpoint is a closed port: DynamoDB is down.
 pub fn unreachable_app() -> App {
+    crate::capture::capture_logs();
     let vars: HashMap<&str, &str> = BASE_ENV.iter().copied().collect();
     let tokens = Tokens::new(&TokenConfig::from_source(&vars).expect("token config"));
     let client = crate::client_for(
@@ -167,32 +168,22 @@ pub fn unreachable_app() -> App {
     }
 }
 
-/// Everything logged through the production JSON subscriber.
+/// Everything logged through the production JSON subscriber, from the
+/// moment [`CapturedLogs::install_global`] is called.
 #[derive(Clone, Default)]
 pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
-struct CaptureWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CaptureWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut b) = self.0.lock() {
-            b.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 impl CapturedLogs {
-    /// Installs the capture as the process-wide subscriber. Call once, in a
-    /// test binary of its own: tracing caches callsite interest globally, so
-    /// a thread-local subscriber beside other tests can miss events.
+    /// Reads along with the process-wide capturing subscriber
+    /// ([`crate::capture`]; installed now if no test did yet), which also
+    /// keeps every line for the suite's leak scan. Process-wide, not
+    /// thread-local: tracing caches callsite interest globally, so a
+    /// thread-local subscriber beside other tests can miss events.
     pub fn install_global(&self) {
-        let buf = self.0.clone();
-        let subscriber = logging::subscriber(move || CaptureWriter(buf.clone()));
-        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+        assert!(
+            crate::capture::read_along(self.0.clone()),
+            "another subscriber was installed first"
+        );
     }
 
     /// The captured lines, each a JSON object.

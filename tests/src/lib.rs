@@ -2,7 +2,14 @@
 //! run, a client configured exactly as production configures it, uniquely
 //! named tables per test so tests run in parallel, and a request counter.
 
+/// The token crate's attack tokens, the very same file, so the authorizer's
+/// tests refuse exactly the rows the token crate's tests refuse.
+#[path = "../../shared/token/tests/common/attack_tokens.rs"]
+pub mod attack_tokens;
+pub mod capture;
+pub mod faults;
 pub mod http;
+pub mod leaks;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -64,14 +71,30 @@ pub fn free_port() -> u16 {
 
 fn start_emulator() -> Result<Emulator, String> {
     let port = free_port();
+    let (child, stdin) = spawn_emulator(port, None)?;
+    Ok(Emulator {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _child: Mutex::new(child),
+        _stdin: Mutex::new(stdin),
+    })
+}
+
+/// Runs `scripts/dynamodb-local PORT [DB_DIR]` under a wrapper shell that
+/// stops it when the returned stdin closes, and waits until it listens.
+/// With `db_dir` the data is kept there (see [`faults::StoppableDynamoDb`]).
+pub(crate) fn spawn_emulator(
+    port: u16,
+    db_dir: Option<&Path>,
+) -> Result<(Child, ChildStdin), String> {
     let script = workspace_root().join("scripts/dynamodb-local");
     let log = std::env::temp_dir().join(format!("dynamodb-local-{port}.log"));
     let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(r#""$0" "$1" & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid""#)
+        .arg(r#""$0" "$@" & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid""#)
         .arg(&script)
         .arg(port.to_string())
+        .args(db_dir)
         .stdin(Stdio::piped())
         .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
         .stderr(log_file)
@@ -101,11 +124,7 @@ fn start_emulator() -> Result<Emulator, String> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Ok(Emulator {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        _child: Mutex::new(child),
-        _stdin: Mutex::new(stdin),
-    })
+    Ok((child, stdin))
 }
 
 /// Counts every HTTP request the client sends (retries included).
@@ -200,6 +219,7 @@ impl Ctx {
     }
 
     pub async fn with(lockout: LockoutPolicy, sessions: SessionPolicy) -> Self {
+        capture::capture_logs();
         let requests = RequestCounter::default();
         let client = lenient_client_for(&endpoint(), &requests);
         let id = uuid::Uuid::new_v4().simple().to_string();

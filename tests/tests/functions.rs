@@ -2,10 +2,12 @@
 //! with requests built from real API Gateway events (HTTP API 2.0, REST 1.0
 //! and function URLs) against DynamoDB Local.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::http::{
     FRONTS, Front, PASSWORD, TestApp, body, cookie_header, cookie_post, login_user, post,
     refresh_cookie, register_user, request, set_cookie,
 };
+use integration_tests::leaks;
 use lambda_http::http::header;
 use serde_json::json;
 
@@ -702,4 +704,252 @@ fn a_replayed_successors_cookie_lives_only_until_its_token_expires() {
     let res = handlers::token_answer(&app, &session, now).unwrap();
     let cookie = set_cookie(&res).unwrap();
     assert!(cookie.ends_with("Max-Age=604792"), "{cookie}");
+}
+
+// ---- refresh attacks ----
+//
+// Each refused refresh is `401 invalid_token` with the cookie cleared, and
+// leaves every legitimate session as the rules say it should be.
+
+/// A refused refresh, as DESIGN.md answers it.
+fn assert_refused(res: &lambda_http::Response<lambda_http::Body>, what: &str) {
+    assert_eq!(res.status(), 401, "{what}: {:?}", body(res));
+    assert_eq!(body(res)["error"], "invalid_token", "{what}");
+    assert_eq!(
+        refresh_cookie(res).as_deref(),
+        Some(""),
+        "{what}: cookie cleared"
+    );
+}
+
+/// The claims of a refresh token the app issued.
+fn refresh_claims(t: &TestApp, token: &str) -> token::RefreshClaims {
+    t.app
+        .tokens
+        .refresh
+        .verify(token, token::unix_now())
+        .unwrap()
+}
+
+/// The stored session `sid`, read consistently; `None` once it is gone.
+async fn stored(t: &TestApp, sid: &str) -> Option<accounts::Session> {
+    let out = t
+        .ctx
+        .client
+        .get_item()
+        .table_name(&t.ctx.tables.sessions)
+        .key("sid", AttributeValue::S(sid.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.item().map(|i| accounts::Session::try_from(i).unwrap())
+}
+
+fn refresh_with(token: &str) -> lambda_http::Request {
+    cookie_post(Front::HttpApi, "/auth/refresh", token)
+}
+
+#[tokio::test]
+async fn attack_replay_after_rotation_is_refused_and_revokes_the_session() {
+    let t = TestApp::with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
+    register_user(&t, Front::HttpApi, "replay.victim").await;
+    let first = refresh_cookie(&login_user(&t, Front::HttpApi, "replay.victim").await).unwrap();
+    let sid = refresh_claims(&t, &first).sid;
+    let second = refresh_cookie(&handlers::refresh(&t.app, refresh_with(&first)).await).unwrap();
+    assert_eq!(stored(&t, &sid).await.unwrap().generation, 1);
+
+    assert_refused(
+        &handlers::refresh(&t.app, refresh_with(&first)).await,
+        "replay",
+    );
+    assert_eq!(
+        stored(&t, &sid).await,
+        None,
+        "reuse revokes the whole session"
+    );
+    assert_refused(
+        &handlers::refresh(&t.app, refresh_with(&second)).await,
+        "the successor of a replayed token",
+    );
+}
+
+#[tokio::test]
+async fn attack_reuse_after_logout_is_refused() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "logout.victim").await;
+    let other = refresh_cookie(&login_user(&t, Front::HttpApi, "logout.victim").await).unwrap();
+    let first = refresh_cookie(&login_user(&t, Front::HttpApi, "logout.victim").await).unwrap();
+    let sid = refresh_claims(&t, &first).sid;
+    let second = refresh_cookie(&handlers::refresh(&t.app, refresh_with(&first)).await).unwrap();
+    let out = handlers::logout(&t.app, cookie_post(Front::HttpApi, "/auth/logout", &second)).await;
+    assert_eq!(out.status(), 204);
+    assert_eq!(stored(&t, &sid).await, None);
+
+    for (what, token) in [
+        ("the logged-out token", &second),
+        ("its predecessor", &first),
+    ] {
+        assert_refused(&handlers::refresh(&t.app, refresh_with(token)).await, what);
+        assert_eq!(stored(&t, &sid).await, None, "{what}: nothing comes back");
+    }
+    let res = handlers::refresh(&t.app, refresh_with(&other)).await;
+    assert_eq!(res.status(), 200, "the user's other session lives on");
+}
+
+#[tokio::test]
+async fn attack_refresh_token_of_a_revoked_session_is_refused() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "revoked.victim").await;
+    let revoked = refresh_cookie(&login_user(&t, Front::HttpApi, "revoked.victim").await).unwrap();
+    let kept = refresh_cookie(&login_user(&t, Front::RestApi, "revoked.victim").await).unwrap();
+    let c = refresh_claims(&t, &revoked);
+    assert!(t.ctx.store.revoke_session(&c.sid, &c.sub).await.unwrap());
+
+    // Still correctly signed, unexpired and of the current generation.
+    assert_refused(
+        &handlers::refresh(&t.app, refresh_with(&revoked)).await,
+        "revoked",
+    );
+    assert_eq!(
+        stored(&t, &c.sid).await,
+        None,
+        "the refusal writes nothing back"
+    );
+    let kept_sid = refresh_claims(&t, &kept).sid;
+    assert_eq!(stored(&t, &kept_sid).await.unwrap().generation, 0);
+    let res = handlers::refresh(&t.app, refresh_with(&kept)).await;
+    assert_eq!(res.status(), 200, "the other session is untouched");
+    assert_eq!(stored(&t, &kept_sid).await.unwrap().generation, 1);
+}
+
+#[tokio::test]
+async fn attack_access_token_as_the_refresh_token_is_refused_and_harms_nothing() {
+    let t = TestApp::with(&[("REFRESH_TOKEN_IN_BODY", "true")]).await;
+    register_user(&t, Front::HttpApi, "access.victim").await;
+    let login = login_user(&t, Front::HttpApi, "access.victim").await;
+    let access = body(&login)["access_token"].as_str().unwrap().to_owned();
+    let rt = refresh_cookie(&login).unwrap();
+    let sid = refresh_claims(&t, &rt).sid;
+    for front in FRONTS {
+        let in_cookie = request(
+            front,
+            "POST",
+            "/auth/refresh",
+            &[("cookie", &cookie_header(&access))],
+            None,
+        );
+        assert_refused(&handlers::refresh(&t.app, in_cookie).await, "in the cookie");
+        let in_body = post(front, "/auth/refresh", &json!({"refresh_token": access}));
+        assert_refused(&handlers::refresh(&t.app, in_body).await, "in the body");
+    }
+    assert_eq!(
+        stored(&t, &sid).await.unwrap().generation,
+        0,
+        "no rotation, no revocation"
+    );
+    assert_eq!(
+        handlers::refresh(&t.app, refresh_with(&rt)).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn attack_refresh_token_of_another_users_session_with_a_swapped_sub_is_refused() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "alice.sub").await;
+    register_user(&t, Front::HttpApi, "mallory.sub").await;
+    let alice0 = refresh_cookie(&login_user(&t, Front::HttpApi, "alice.sub").await).unwrap();
+    let alice1 = refresh_cookie(&handlers::refresh(&t.app, refresh_with(&alice0)).await).unwrap();
+    let mallory = refresh_cookie(&login_user(&t, Front::HttpApi, "mallory.sub").await).unwrap();
+    let a = refresh_claims(&t, &alice1);
+    let m = refresh_claims(&t, &mallory);
+    let before = stored(&t, &a.sid).await.unwrap();
+    assert_eq!(before.generation, 1);
+
+    // Alice's session under Mallory's `sub`, correctly signed (as if the
+    // signing key had leaked): her current generation, and her previous one,
+    // which for Alice herself would be reuse and revoke the session.
+    let mut forged = Vec::new();
+    for generation in [1, 0] {
+        let grant = token::RefreshGrant {
+            sub: &m.sub,
+            sid: &a.sid,
+            generation,
+            issued_at: a.iat,
+            session_ends_at: before.expires_at,
+        };
+        forged.push(t.app.tokens.refresh.issue(&grant).unwrap().token);
+    }
+    // And without the key: Alice's own token with the `sub` of its claims
+    // swapped for Mallory's, signature kept.
+    let mut parts: Vec<String> = alice1.split('.').map(str::to_owned).collect();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&leaks::b64url_decode(&parts[1]).unwrap()).unwrap();
+    claims["sub"] = json!(m.sub);
+    parts[1] = leaks::b64url_encode(claims.to_string().as_bytes());
+    forged.push(parts.join("."));
+
+    for (i, token) in forged.iter().enumerate() {
+        let what = format!("forged token {i}");
+        assert_refused(&handlers::refresh(&t.app, refresh_with(token)).await, &what);
+        assert_eq!(
+            stored(&t, &a.sid).await.as_ref(),
+            Some(&before),
+            "{what}: Alice's session is untouched"
+        );
+    }
+    assert_eq!(
+        handlers::refresh(&t.app, refresh_with(&alice1))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        handlers::refresh(&t.app, refresh_with(&mallory))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn attack_session_past_its_absolute_lifetime_is_refused_even_with_an_unexpired_token() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "old.session").await;
+    let rt = refresh_cookie(&login_user(&t, Front::HttpApi, "old.session").await).unwrap();
+    let c = refresh_claims(&t, &rt);
+    // The session began SESSION_MAX_LIFETIME (30 days) and a second ago; its
+    // item is still stored (TTL deletion is lazy) and the token's own `exp`
+    // (7 days from its issue) has not come.
+    let now = token::unix_now();
+    t.ctx
+        .client
+        .update_item()
+        .table_name(&t.ctx.tables.sessions)
+        .key("sid", AttributeValue::S(c.sid.clone()))
+        .update_expression("SET created_at = :created, expires_at = :end")
+        .expression_attribute_values(
+            ":created",
+            AttributeValue::N((now - 30 * 86400 - 1).to_string()),
+        )
+        .expression_attribute_values(":end", AttributeValue::N((now - 1).to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        t.app.tokens.refresh.verify(&rt, now).is_ok(),
+        "the token itself is valid"
+    );
+    let before = stored(&t, &c.sid).await.unwrap();
+
+    assert_refused(
+        &handlers::refresh(&t.app, refresh_with(&rt)).await,
+        "past the end",
+    );
+    assert_eq!(
+        stored(&t, &c.sid).await,
+        Some(before),
+        "no rotation past the end"
+    );
 }
