@@ -1,5 +1,5 @@
 # The commands README.md gives; CI (.ci/run) calls the same targets.
-.PHONY: test lint unit template e2e scan-logs bench-build fuzz dynamodb dev build
+.PHONY: test lint unit template e2e scan-logs bench-build bench fuzz dynamodb dev build
 
 ## Everything a change must pass: formatting, lints, every test, the
 ## template, the end-to-end flow over the local stack, and a scan of every
@@ -55,3 +55,8 @@ dev:
 ## Release arm64 binaries for Lambda, as `sam build` makes them, with sizes.
 build:
 	scripts/build
+
+## Every benchmark in one sitting (criterion, peers, Runtime API harness,
+## arm64 sizes); writes BENCHMARKS.md. Not part of `make test`.
+bench:
+	scripts/bench

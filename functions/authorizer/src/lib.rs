@@ -30,22 +30,20 @@
 //! the cache TTL at 0.
 
 pub mod bearer;
+mod event;
 pub mod policy;
 pub mod rules;
 
 use std::fmt;
 
-use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
-    ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
-    ApiGatewayV2CustomAuthorizerV2Request,
-};
-use aws_lambda_events::http::HeaderMap;
-use serde_json::{Value, json};
+use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerPolicy;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use token::config::Source;
 use token::{AccessClaims, AccessConfig, AccessTokens, TokenError};
 
 use crate::bearer::CredentialProblem;
+use crate::event::{Authorization, Event, IdentitySource};
 use crate::policy::MethodArn;
 use crate::rules::{Route, RuleError, Rules};
 
@@ -97,14 +95,19 @@ enum Shape {
 }
 
 impl Shape {
-    fn of(event: &Value) -> Option<Self> {
-        let field = |name: &str| event.get(name).and_then(Value::as_str);
-        match (field("version"), field("type")) {
+    fn from_fields(version: Option<&str>, kind: Option<&str>) -> Option<Self> {
+        match (version, kind) {
             (Some("2.0"), _) => Some(Shape::HttpApi),
             (_, Some("TOKEN")) => Some(Shape::RestToken),
             (_, Some("REQUEST")) => Some(Shape::RestRequest),
             _ => None,
         }
+    }
+
+    /// The shape of an event that did not parse, read from its JSON value.
+    fn of(event: &Value) -> Option<Self> {
+        let field = |name: &str| event.get(name).and_then(Value::as_str);
+        Self::from_fields(field("version"), field("type"))
     }
 
     fn name(self) -> &'static str {
@@ -201,78 +204,119 @@ impl Authorizer {
     /// `Err(Unauthorized)` is the 401 answer of REST authorizers and of
     /// events of no known shape.
     pub fn handle(&self, event: Value, now: u64) -> Result<Value, Unauthorized> {
-        match Shape::of(&event) {
-            Some(Shape::HttpApi) => Ok(self.http_api(event, now)),
-            Some(Shape::RestToken) => self.rest_token(event, now),
-            Some(Shape::RestRequest) => self.rest_request(event, now),
-            None => {
-                tracing::info!(decision = "deny", reason = %Refusal::UnknownShape, "authorizer decision");
-                Err(Unauthorized)
-            }
+        let parsed = Event::deserialize(&event).map_err(|_| Shape::of(&event));
+        let answer = self.decide(parsed, now)?;
+        // Serialising these types cannot fail; if it ever did, deny.
+        serde_json::to_value(answer).map_err(|_| Unauthorized)
+    }
+
+    /// As [`Authorizer::handle`], from the event's JSON text as the runtime
+    /// receives it: parsed once into only what the authorizer reads. The
+    /// answer serialises to the JSON API Gateway expects.
+    pub fn answer(&self, event: &[u8], now: u64) -> Result<Answer, Unauthorized> {
+        // UTF-8 is checked once for the whole event, not string by string.
+        let Ok(text) = std::str::from_utf8(event) else {
+            tracing::info!(decision = "deny", reason = %Refusal::UnknownShape, "authorizer decision");
+            return Err(Unauthorized);
+        };
+        let parsed = serde_json::from_str::<Event<'_>>(text).map_err(|_| {
+            // Only a broken event pays for a second, generic parse: to deny
+            // it in its own shape.
+            serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|v| Shape::of(&v))
+        });
+        self.decide(parsed, now)
+    }
+
+    fn decide(
+        &self,
+        event: Result<Event<'_>, Option<Shape>>,
+        now: u64,
+    ) -> Result<Answer, Unauthorized> {
+        let shape = match &event {
+            Ok(e) => Shape::from_fields(e.version.as_deref(), e.kind.as_deref()),
+            Err(shape) => *shape,
+        };
+        let Some(shape) = shape else {
+            tracing::info!(decision = "deny", reason = %Refusal::UnknownShape, "authorizer decision");
+            return Err(Unauthorized);
+        };
+        let Ok(event) = event else {
+            log_refusal(shape, &Refusal::BadEvent);
+            return match shape {
+                Shape::HttpApi => Ok(Answer::simple(None)),
+                Shape::RestToken | Shape::RestRequest => Err(Unauthorized),
+            };
+        };
+        match shape {
+            Shape::HttpApi => Ok(self.http_api(&event, now)),
+            Shape::RestToken => self.rest_token(&event, now),
+            Shape::RestRequest => self.rest_request(&event, now),
         }
     }
 
-    fn http_api(&self, event: Value, now: u64) -> Value {
+    fn http_api(&self, event: &Event<'_>, now: u64) -> Answer {
         let shape = Shape::HttpApi;
-        let duplicated = has_duplicate_authorization(&event);
-        let Ok(req) = serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(event) else {
+        let http = event.request_context.as_ref().and_then(|c| c.http.as_ref());
+        let (Some(method), false) = (
+            http.and_then(|h| h.method.as_deref()),
+            matches!(event.identity_source, Some(IdentitySource::Joined)),
+        ) else {
             log_refusal(shape, &Refusal::BadEvent);
-            return simple_response(None);
+            return Answer::simple(None);
         };
-        let credential = match req.identity_source.as_deref() {
-            Some([first, ..]) => Ok(first.as_str()),
-            _ if duplicated => Err(CredentialProblem::Ambiguous),
-            _ => single_header(&req.headers, None),
+        let credential = match &event.identity_source {
+            Some(IdentitySource::Values(values)) if !values.is_empty() => Ok(&*values[0]),
+            _ => single_header(event.headers.as_ref(), None),
         };
         let claims = match self.authenticate(credential, now) {
             Ok(claims) => claims,
             Err(refusal) => {
                 log_refusal(shape, &refusal);
-                return simple_response(None);
+                return Answer::simple(None);
             }
         };
 
-        let method = req.request_context.http.method.as_str();
-        let arn = req.route_arn.as_deref().and_then(MethodArn::parse);
+        if self.rules.is_empty() {
+            log_allow(shape, &claims);
+            return Answer::simple(Some(claims));
+        }
+        let arn = event.route_arn.as_deref().and_then(MethodArn::parse);
         let mut routes = Vec::with_capacity(4);
-        routes.extend(req.raw_path.as_deref().map(|path| Route { method, path }));
+        routes.extend(event.raw_path.as_deref().map(|path| Route { method, path }));
         routes.extend(
-            req.request_context
-                .http
-                .path
-                .as_deref()
+            http.and_then(|h| h.path.as_deref())
                 .map(|path| Route { method, path }),
         );
         routes.extend(arn.as_ref().map(|a| Route {
             method: a.method,
             path: a.path,
         }));
-        routes.extend(route_key(req.route_key.as_deref(), method));
+        routes.extend(route_key(event.route_key.as_deref(), method));
 
         match self.rules.missing_role(&routes, &claims.roles) {
             Some(role) => {
                 log_forbidden(shape, &claims, role);
-                simple_response(None)
+                Answer::simple(None)
             }
             None => {
                 log_allow(shape, &claims);
-                simple_response(Some(&claims))
+                Answer::simple(Some(claims))
             }
         }
     }
 
-    fn rest_token(&self, event: Value, now: u64) -> Result<Value, Unauthorized> {
+    fn rest_token(&self, event: &Event<'_>, now: u64) -> Result<Answer, Unauthorized> {
         let shape = Shape::RestToken;
-        let req: ApiGatewayCustomAuthorizerRequest =
-            serde_json::from_value(event).map_err(|_| refuse(shape, &Refusal::BadEvent))?;
-        let credential = match req.authorization_token.as_deref() {
+        let credential = match event.authorization_token.as_deref() {
             Some(token) => bearer::check_size(token.as_bytes()).map(|()| token),
             None => Err(CredentialProblem::Missing),
         };
         let claims = self
             .authenticate(credential, now)
             .map_err(|r| refuse(shape, &r))?;
-        let arn = req
+        let arn = event
             .method_arn
             .as_deref()
             .and_then(MethodArn::parse)
@@ -281,36 +325,31 @@ impl Authorizer {
             method: arn.method,
             path: arn.path,
         }];
-        self.rest_answer(shape, &claims, &arn, &routes)
+        Ok(self.rest_answer(shape, claims, &arn, &routes))
     }
 
-    fn rest_request(&self, event: Value, now: u64) -> Result<Value, Unauthorized> {
+    fn rest_request(&self, event: &Event<'_>, now: u64) -> Result<Answer, Unauthorized> {
         let shape = Shape::RestRequest;
-        let duplicated = has_duplicate_authorization(&event);
-        let req: ApiGatewayCustomAuthorizerRequestTypeRequest =
-            serde_json::from_value(event).map_err(|_| refuse(shape, &Refusal::BadEvent))?;
-        let credential = if duplicated {
-            Err(CredentialProblem::Ambiguous)
-        } else {
-            single_header(&req.headers, Some(&req.multi_value_headers))
+        let Some(ctx) = &event.request_context else {
+            return Err(refuse(shape, &Refusal::BadEvent));
         };
+        let credential = single_header(event.headers.as_ref(), event.multi_value_headers.as_ref());
         let claims = self
             .authenticate(credential, now)
             .map_err(|r| refuse(shape, &r))?;
-        let arn = req
+        let arn = event
             .method_arn
             .as_deref()
             .and_then(MethodArn::parse)
             .ok_or_else(|| refuse(shape, &Refusal::BadMethodArn))?;
 
-        let method = req.http_method.as_ref().map_or(arn.method, |m| m.as_str());
-        let ctx = &req.request_context;
-        let ctx_method = ctx.http_method.as_ref().map_or(method, |m| m.as_str());
+        let method = event.http_method.as_deref().unwrap_or(arn.method);
+        let ctx_method = ctx.http_method.as_deref().unwrap_or(method);
         let mut routes = vec![Route {
             method: arn.method,
             path: arn.path,
         }];
-        routes.extend(req.path.as_deref().map(|path| Route { method, path }));
+        routes.extend(event.path.as_deref().map(|path| Route { method, path }));
         routes.extend(ctx.path.as_deref().map(|path| Route {
             method: ctx_method,
             path,
@@ -319,7 +358,7 @@ impl Authorizer {
             method: ctx_method,
             path,
         }));
-        self.rest_answer(shape, &claims, &arn, &routes)
+        Ok(self.rest_answer(shape, claims, &arn, &routes))
     }
 
     /// The IAM policy answer for a verified token: right for every route (see
@@ -327,24 +366,21 @@ impl Authorizer {
     fn rest_answer(
         &self,
         shape: Shape,
-        claims: &AccessClaims,
+        claims: AccessClaims,
         arn: &MethodArn<'_>,
         routes: &[Route<'_>],
-    ) -> Result<Value, Unauthorized> {
+    ) -> Answer {
         let missing = self.rules.missing_role(routes, &claims.roles);
         match missing {
-            Some(role) => log_forbidden(shape, claims, role),
-            None => log_allow(shape, claims),
+            Some(role) => log_forbidden(shape, &claims, role),
+            None => log_allow(shape, &claims),
         }
         let denied = self.rules.denied_arn_patterns(&claims.roles);
-        let mut response = ApiGatewayCustomAuthorizerResponse::<Value>::default();
-        response.principal_id = Some(claims.sub.clone());
-        response.policy_document = policy::policy(arn, &denied, missing.is_some());
-        response.context = context(claims);
-        // Serialising these types cannot fail; if it ever did, deny.
-        serde_json::to_value(response)
-            .map(without_nulls)
-            .map_err(|_| Unauthorized)
+        Answer::Policy {
+            principal_id: claims.sub.clone(),
+            policy_document: policy::policy(arn, &denied, missing.is_some()),
+            context: Context::of(claims),
+        }
     }
 
     /// Reads the bearer token from the credential and verifies it.
@@ -360,41 +396,32 @@ impl Authorizer {
     }
 }
 
-/// Whether a header object of the raw event spells `Authorization` twice
-/// (`Authorization` and `authorization`): the typed header map would keep
-/// only one of them silently, and the backend might read the other.
-fn has_duplicate_authorization(event: &Value) -> bool {
-    ["headers", "multiValueHeaders"].iter().any(|field| {
-        event
-            .get(field)
-            .and_then(Value::as_object)
-            .is_some_and(|headers| {
-                headers
-                    .keys()
-                    .filter(|k| k.eq_ignore_ascii_case("authorization"))
-                    .count()
-                    > 1
-            })
-    })
-}
-
 /// The one `Authorization` value of `headers` (any case of the name), or
-/// of `multi` when `headers` has none. Two or more values are ambiguous.
+/// of `multi` when `headers` has none. Two or more values, or two keys that
+/// spell the name, are ambiguous: which one would the backend read?
 fn single_header<'h>(
-    headers: &'h HeaderMap,
-    multi: Option<&'h HeaderMap>,
+    headers: Option<&'h Authorization<'_>>,
+    multi: Option<&'h Authorization<'_>>,
 ) -> Result<&'h str, CredentialProblem> {
-    const NAME: &str = "authorization";
-    let count = |h: &HeaderMap| h.get_all(NAME).iter().count();
-    if count(headers) > 1 || multi.is_some_and(|m| count(m) > 1) {
+    let several =
+        |h: Option<&Authorization<'_>>| h.is_some_and(|h| h.keys > 1 || h.values.len() > 1);
+    if several(headers) || several(multi) {
         return Err(CredentialProblem::Ambiguous);
     }
-    let value = headers
-        .get(NAME)
-        .or_else(|| multi.and_then(|m| m.get(NAME)))
+    let value = [headers, multi]
+        .into_iter()
+        .flatten()
+        .find_map(|h| h.values.first())
         .ok_or(CredentialProblem::Missing)?;
     bearer::check_size(value.as_bytes())?;
-    value.to_str().map_err(|_| CredentialProblem::Malformed)
+    Ok(value)
+}
+
+/// One invocation as the runtime sees it: the event's JSON in, the answer's
+/// JSON out. Benches and fuzz targets call this.
+pub fn invoke(authorizer: &Authorizer, event: &[u8], now: u64) -> Result<Vec<u8>, Unauthorized> {
+    let answer = authorizer.answer(event, now)?;
+    serde_json::to_vec(&answer).map_err(|_| Unauthorized)
 }
 
 /// `GET /pets/{id}` → that route; `ANY /x` → the request's method;
@@ -409,31 +436,52 @@ fn route_key<'a>(key: Option<&'a str>, method: &'a str) -> Option<Route<'a>> {
     Some(Route { method, path })
 }
 
-/// The context handed to the protected Lambda.
-fn context(claims: &AccessClaims) -> Value {
-    json!({
-        "sub": claims.sub,
-        "roles": claims.roles.join(","),
-        "jti": claims.jti,
-    })
+/// An authorizer's answer, serialised as API Gateway expects it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// HTTP API simple response: allowed with context, or refused without.
+    #[serde(rename_all = "camelCase")]
+    Simple {
+        is_authorized: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        context: Option<Context>,
+    },
+    /// REST: an IAM policy for the principal.
+    #[serde(rename_all = "camelCase")]
+    Policy {
+        principal_id: String,
+        policy_document: ApiGatewayCustomAuthorizerPolicy,
+        context: Context,
+    },
 }
 
-/// The HTTP API simple response: allowed with context, or refused without.
-fn simple_response(allowed: Option<&AccessClaims>) -> Value {
-    let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
-    response.is_authorized = allowed.is_some();
-    response.context = allowed.map_or(Value::Null, context);
-    // Serialising these types cannot fail; if it ever did, deny.
-    serde_json::to_value(response).map_or_else(|_| json!({"isAuthorized": false}), without_nulls)
-}
-
-/// Drops top-level `null` fields (an absent `context`, `usageIdentifierKey`):
-/// API Gateway wants them absent, not null.
-fn without_nulls(mut value: Value) -> Value {
-    if let Some(object) = value.as_object_mut() {
-        object.retain(|_, v| !v.is_null());
+impl Answer {
+    fn simple(allowed: Option<AccessClaims>) -> Self {
+        Answer::Simple {
+            is_authorized: allowed.is_some(),
+            context: allowed.map(Context::of),
+        }
     }
-    value
+}
+
+/// The context handed to the protected Lambda.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Context {
+    pub sub: String,
+    /// Joined with commas (the token crate refuses roles containing one).
+    pub roles: String,
+    pub jti: String,
+}
+
+impl Context {
+    fn of(claims: AccessClaims) -> Self {
+        Context {
+            roles: claims.roles.join(","),
+            sub: claims.sub,
+            jti: claims.jti,
+        }
+    }
 }
 
 fn refuse(shape: Shape, refusal: &Refusal) -> Unauthorized {
@@ -474,6 +522,8 @@ fn log_allow(shape: Shape, claims: &AccessClaims) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use authorizer::Authorizer;
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -17,8 +17,11 @@ async fn main() -> ExitCode {
         Err(error) => logging::refuse_start(&error),
     };
     let authorizer = &authorizer;
-    let handler = service_fn(move |event: LambdaEvent<Value>| async move {
-        authorizer.handle(event.payload, token::unix_now())
+    // The event arrives as raw JSON so that the authorizer parses it once,
+    // into only the fields it reads, and can deny a malformed event in its
+    // own shape instead of failing the invocation.
+    let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        authorizer.answer(event.payload.get().as_bytes(), token::unix_now())
     });
     match lambda_runtime::run(handler).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -57,6 +57,8 @@ pub struct RefreshClaims {
 /// Duplicate keys are refused (serde's derive errors on a repeated field):
 /// RFC 7519 §4 lets a parser either refuse them or take the last one, and
 /// refusing removes any chance that two parsers disagree about a claim.
+/// Unknown claims are ignored (RFC 7519 §4: claims a recipient does not
+/// understand must be ignored).
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawClaims {
     pub iss: String,

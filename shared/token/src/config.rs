@@ -245,19 +245,22 @@ fn key_secrets(
     })
 }
 
-/// An unset or empty variable is absent; a set one must be long enough once
-/// surrounding whitespace (a common copy-paste accident) is ignored.
+/// An unset or empty variable is absent. Surrounding whitespace (a trailing
+/// newline from a file or a copy-paste) is not part of the secret, so every
+/// function derives the same key whichever way it was given; what remains
+/// must be long enough.
 fn secret(src: &impl Source, var: &'static str) -> Result<Option<Secret>, ConfigError> {
     let Some(raw) = src.get(var).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    if raw.trim().len() < MIN_SECRET_BYTES {
+    let trimmed = raw.trim();
+    if trimmed.len() < MIN_SECRET_BYTES {
         return Err(ConfigError::SecretTooShort {
             var,
             min: MIN_SECRET_BYTES,
         });
     }
-    Ok(Some(Secret(raw.into_bytes())))
+    Ok(Some(Secret(trimmed.as_bytes().to_vec())))
 }
 
 fn text(src: &impl Source, var: &'static str, default: &str) -> Result<String, ConfigError> {
@@ -346,6 +349,17 @@ mod tests {
 
     fn err(pairs: &[(&'static str, &'static str)]) -> ConfigError {
         TokenConfig::from_source(&env(pairs)).unwrap_err()
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_not_part_of_a_secret() {
+        let plain = "0123456789abcdef0123456789abcdef";
+        let padded = format!("  {plain}\n");
+        let read = |v: &str| {
+            let m: std::collections::HashMap<&str, &str> = [("S", v)].into();
+            secret(&m, "S").unwrap().unwrap().expose().to_vec()
+        };
+        assert_eq!(read(&padded), read(plain));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::EncodingKey;
 use sha2::{Digest, Sha256};
 
 use crate::config::{KeySecrets, Secret};
@@ -25,24 +26,47 @@ pub fn key_id(secret: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..9])
 }
 
-/// One prepared key.
+/// One prepared key: its id and the HMAC-SHA256 state after the key has
+/// been absorbed, so that verifying a token only hashes the token.
 pub struct Key {
     pub(crate) kid: String,
-    pub(crate) decoding: DecodingKey,
+    /// The header segment this service writes for this key, base64url: a
+    /// token that carries exactly it needs no header parsing.
+    header: String,
+    mac: Hmac<Sha256>,
 }
 
 impl Key {
     fn new(secret: &Secret) -> Self {
+        let kid = key_id(secret.expose());
         Self {
-            kid: key_id(secret.expose()),
-            decoding: DecodingKey::from_secret(secret.expose()),
+            header: header_segment(&kid),
+            kid,
+            // HMAC takes keys of any length; the config refuses short ones.
+            mac: Hmac::new_from_slice(secret.expose()).expect("HMAC accepts any key length"),
         }
+    }
+
+    /// Whether `signature` is the HMAC-SHA256 of `signed` under this key,
+    /// compared in constant time.
+    pub(crate) fn signs(&self, signed: &[u8], signature: &[u8]) -> bool {
+        let mut mac = self.mac.clone();
+        mac.update(signed);
+        mac.verify_slice(signature).is_ok()
     }
 
     /// The key's id, as it appears in a token header.
     pub fn kid(&self) -> &str {
         &self.kid
     }
+}
+
+/// The header segment `jsonwebtoken` writes for an HS256 token with `kid`.
+fn header_segment(kid: &str) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    let json = serde_json::to_vec(&header).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(json)
 }
 
 /// The keys of one token kind, prepared once at cold start.
@@ -75,6 +99,13 @@ impl KeySet {
         std::iter::once(&self.current)
             .chain(self.previous.as_ref())
             .find(|k| k.kid == kid)
+    }
+
+    /// The key whose own header segment is exactly `segment`, if any.
+    pub(crate) fn by_header(&self, segment: &str) -> Option<&Key> {
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .find(|k| k.header == segment)
     }
 }
 
