@@ -33,13 +33,14 @@ pub struct App {
 }
 
 impl App {
-    /// Reads every variable and builds the DynamoDB client. A bad variable
-    /// is reported by name before any client is built.
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// Reads every variable and builds the DynamoDB client (no I/O: it
+    /// connects on the first request). A bad variable is reported by name
+    /// before any client is built.
+    pub fn from_env() -> Result<Self, ConfigError> {
         let tokens = Tokens::new(&TokenConfig::from_env()?);
         let store_config = StoreConfig::from_env()?;
         let http = HttpConfig::from_env()?;
-        let client = accounts::client::from_env().await;
+        let client = accounts::client::from_env()?;
         let store = Store::new(client, store_config, SessionPolicy::from(&tokens));
         Ok(Self {
             tokens,
