@@ -18,7 +18,8 @@
 //! runs this.
 //!
 //! `runtime-harness [--bin-dir DIR] [--runs N] [--invocations N] [--out FILE]
-//! [--only f1,f2]`
+//! [--only f1,f2] [--env NAME=VALUE]...` (`--env` adds to every function's
+//! environment, for experiments).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -193,12 +194,12 @@ fn serve(
                 Some((id, "error")) => Report::Error(id.into(), body),
                 _ => return,
             };
-            // Answer first: the runtime's next GET must not race our report.
-            let _ = writer.write_all(&accepted());
+            // Report before answering: the function's next `GET next` (on
+            // this or another connection) must come after its response.
             if reports.send(report).is_err() {
                 return;
             }
-            continue;
+            accepted()
         } else {
             b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_vec()
         };
@@ -624,6 +625,7 @@ struct Args {
     invocations: usize,
     out: PathBuf,
     only: Option<Vec<String>>,
+    env: Vec<(String, String)>,
 }
 
 fn args() -> Result<Args, String> {
@@ -634,6 +636,7 @@ fn args() -> Result<Args, String> {
         invocations: 1000,
         out: root.join("target/bench/runtime.json"),
         only: None,
+        env: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -646,10 +649,15 @@ fn args() -> Result<Args, String> {
             }
             "--out" => a.out = value()?.into(),
             "--only" => a.only = Some(value()?.split(',').map(str::to_owned).collect()),
+            "--env" => {
+                let pair = value()?;
+                let (k, v) = pair.split_once('=').ok_or("--env: NAME=VALUE")?;
+                a.env.push((k.into(), v.into()));
+            }
             _ => {
                 return Err(format!(
                     "unknown argument {flag}; usage: runtime-harness [--bin-dir DIR] \
-                     [--runs N] [--invocations N] [--out FILE] [--only f1,f2]"
+                     [--runs N] [--invocations N] [--out FILE] [--only f1,f2] [--env NAME=VALUE]..."
                 ));
             }
         }
@@ -678,8 +686,10 @@ fn run() -> Result<(), String> {
     // DynamoDB Local (started here unless AWS_ENDPOINT_URL_DYNAMODB is set)
     // and fresh tables for this run.
     let ctx = rt.block_on(Ctx::new());
+    let mut env = Env::new(&ctx, log_dir);
+    env.common.extend(args.env.iter().cloned());
     let bench = Bench {
-        env: Env::new(&ctx, log_dir),
+        env,
         bin_dir: args.bin_dir.clone(),
     };
     let wanted = |f: &str| args.only.as_ref().is_none_or(|o| o.iter().any(|x| x == f));
