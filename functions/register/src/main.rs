@@ -7,7 +7,7 @@ use lambda_http::{Error, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
-    let app = match handlers::App::from_env().await {
+    let app = match handlers::App::from_env() {
         Ok(app) => app,
         Err(e) => logging::refuse_start(&e),
     };

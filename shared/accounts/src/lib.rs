@@ -12,7 +12,6 @@ pub mod schema;
 pub mod sessions;
 pub mod users;
 
-use aws_sdk_dynamodb::Client;
 use token::config::{ConfigError, Env, Source};
 
 pub use error::StoreError;
@@ -64,16 +63,22 @@ impl StoreConfig {
 /// The DynamoDB store of users and sessions. Cloning shares the client.
 #[derive(Clone)]
 pub struct Store {
-    client: Client,
+    client: client::LazyClient,
     tables: Tables,
     lockout: LockoutPolicy,
     sessions: SessionPolicy,
 }
 
 impl Store {
-    pub fn new(client: Client, config: StoreConfig, sessions: SessionPolicy) -> Self {
+    /// A store over `client`: a built [`aws_sdk_dynamodb::Client`], or a
+    /// [`client::LazyClient`] that is built on first use.
+    pub fn new(
+        client: impl Into<client::LazyClient>,
+        config: StoreConfig,
+        sessions: SessionPolicy,
+    ) -> Self {
         Self {
-            client,
+            client: client.into(),
             tables: config.tables,
             lockout: config.lockout,
             sessions,

@@ -13,6 +13,7 @@ mod logout;
 mod refresh;
 mod register;
 
+use accounts::client::{LazyClient, Settings};
 use accounts::{Session, SessionPolicy, Store, StoreConfig, StoreError};
 use lambda_http::{Body, Request, Response};
 use token::config::ConfigError;
@@ -33,13 +34,14 @@ pub struct App {
 }
 
 impl App {
-    /// Reads every variable and builds the DynamoDB client. A bad variable
-    /// is reported by name before any client is built.
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// Reads and checks every variable; a bad one is reported by name. The
+    /// DynamoDB client is built on the first request that needs it, so the
+    /// function is ready without parsing the system CA bundle.
+    pub fn from_env() -> Result<Self, ConfigError> {
         let tokens = Tokens::new(&TokenConfig::from_env()?);
         let store_config = StoreConfig::from_env()?;
         let http = HttpConfig::from_env()?;
-        let client = accounts::client::from_env().await;
+        let client = LazyClient::new(Settings::from_env()?);
         let store = Store::new(client, store_config, SessionPolicy::from(&tokens));
         Ok(Self {
             tokens,
