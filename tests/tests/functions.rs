@@ -667,6 +667,45 @@ async fn logout_all_with_the_token_of_an_ended_session_ends_nothing_else() {
 }
 
 #[tokio::test]
+async fn logout_all_with_a_rotated_away_token_ends_only_its_own_session() {
+    let t = TestApp::with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
+    register_user(&t, Front::HttpApi, "zelda").await;
+    let stale = refresh_cookie(&login_user(&t, Front::HttpApi, "zelda").await).unwrap();
+    let other = refresh_cookie(&login_user(&t, Front::HttpApi, "zelda").await).unwrap();
+    let rotated =
+        handlers::refresh(&t.app, cookie_post(Front::HttpApi, "/auth/refresh", &stale)).await;
+    assert_eq!(rotated.status(), 200);
+    let successor = refresh_cookie(&rotated).unwrap();
+
+    // An older token of a live session (say, from a stolen backup) asks to
+    // end everything: its own session ends, the user's others do not.
+    let logout = request(
+        Front::HttpApi,
+        "POST",
+        "/auth/logout",
+        &[
+            ("cookie", &cookie_header(&stale)),
+            ("content-type", "application/json"),
+        ],
+        Some(r#"{"all": true}"#),
+    );
+    assert_eq!(handlers::logout(&t.app, logout).await.status(), 204);
+    let refresh = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
+    assert_eq!(
+        handlers::refresh(&t.app, refresh(&successor))
+            .await
+            .status(),
+        401,
+        "its own session ended"
+    );
+    assert_eq!(
+        handlers::refresh(&t.app, refresh(&other)).await.status(),
+        200,
+        "the user's other session survives"
+    );
+}
+
+#[tokio::test]
 async fn two_different_refresh_cookies_are_refused() {
     let t = TestApp::new().await;
     register_user(&t, Front::HttpApi, "zoe2").await;
@@ -804,7 +843,14 @@ async fn attack_refresh_token_of_a_revoked_session_is_refused() {
     let revoked = refresh_cookie(&login_user(&t, Front::HttpApi, "revoked.victim").await).unwrap();
     let kept = refresh_cookie(&login_user(&t, Front::RestApi, "revoked.victim").await).unwrap();
     let c = refresh_claims(&t, &revoked);
-    assert!(t.ctx.store.revoke_session(&c.sid, &c.sub).await.unwrap());
+    assert!(
+        t.ctx
+            .store
+            .revoke_session(&c.sid, &c.sub)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Still correctly signed, unexpired and of the current generation.
     assert_refused(

@@ -573,17 +573,18 @@ async fn revoking_one_session_ends_it_in_one_request_and_is_idempotent() {
         .requests
         .during(ctx.store.revoke_session(&s0.sid, &user.user_id))
         .await;
-    assert!(r.unwrap(), "it was live");
+    assert_eq!(r.unwrap(), Some(0), "it was live, at generation 0");
     assert_eq!(n, 1);
     assert_eq!(
         ctx.store.rotate(&claims(&s0), NOW + 1).await.unwrap(),
         Rotation::Refused(Refusal::Unknown)
     );
-    assert!(
-        !ctx.store
+    assert_eq!(
+        ctx.store
             .revoke_session(&s0.sid, &user.user_id)
             .await
             .unwrap(),
+        None,
         "already gone"
     );
     rotated(ctx.store.rotate(&claims(&other), NOW + 1).await.unwrap());

@@ -255,10 +255,14 @@ impl Store {
         }))
     }
 
-    /// Ends one session of `user_id`, and says whether it was there to end.
-    /// Idempotent: a session that is gone or belongs to someone else is left
-    /// as it is, without an error (`false`).
-    pub async fn revoke_session(&self, sid: &str, user_id: &str) -> Result<bool, StoreError> {
+    /// Ends one session of `user_id` and answers the generation it was at, or
+    /// `None` when there was none to end. Idempotent: a session that is gone
+    /// or belongs to someone else is left as it is, without an error.
+    pub async fn revoke_session(
+        &self,
+        sid: &str,
+        user_id: &str,
+    ) -> Result<Option<u64>, StoreError> {
         let result = self
             .client
             .delete_item()
@@ -270,9 +274,9 @@ impl Store {
             .send()
             .await;
         match result {
-            Ok(out) => Ok(out.attributes().is_some()),
+            Ok(out) => out.attributes().map(|item| get_n(item, "gen")).transpose(),
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(sdk_error(e)),
         }

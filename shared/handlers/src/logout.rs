@@ -23,22 +23,25 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         .token()
         .and_then(|t| app.tokens.refresh.verify(t, token::unix_now()).ok());
     if let Some(c) = claims {
-        // Only a live session may end the others: a leaked token of a session
-        // already gone must not log its user out everywhere, again and again.
-        let live = app
+        // The presented session ends whatever generation the token is of (an
+        // older one is a reuse signal anyway). Only the session's current
+        // token may end the others: a leaked token of a session already gone,
+        // or one rotated away, must not log its user out everywhere.
+        let was_at = app
             .store
             .revoke_session(&c.sid, &c.sub)
             .await
             .map_err(store_error)?;
-        let ended = if all && live {
+        let current = was_at == Some(c.generation);
+        let ended = if all && current {
             app.store
                 .revoke_all_sessions(&c.sub)
                 .await
                 .map_err(store_error)?
         } else {
-            usize::from(live)
+            usize::from(was_at.is_some())
         };
-        tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all, ended, "logout");
+        tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all, current, ended, "logout");
     }
     let mut res = web::response::empty(StatusCode::NO_CONTENT);
     web::cookie::clear(res.headers_mut(), app.http.cookie_secure);
