@@ -222,19 +222,7 @@ impl Ctx {
         capture::capture_logs();
         let requests = RequestCounter::default();
         let client = lenient_client_for(&endpoint(), &requests);
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let tables = Tables {
-            users: format!("users-{id}"),
-            sessions: format!("sessions-{id}"),
-        };
-        accounts::schema::USERS
-            .create(&client, &tables.users)
-            .await
-            .expect("create users table");
-        accounts::schema::SESSIONS
-            .create(&client, &tables.sessions)
-            .await
-            .expect("create sessions table");
+        let tables = create_tables(&client).await;
         let store = Store::new(
             client.clone(),
             StoreConfig {
@@ -250,4 +238,22 @@ impl Ctx {
             store,
         }
     }
+}
+
+/// Creates a fresh, uniquely named pair of tables through `client`.
+pub async fn create_tables(client: &Client) -> Tables {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let tables = Tables {
+        users: format!("users-{id}"),
+        sessions: format!("sessions-{id}"),
+    };
+    accounts::schema::USERS
+        .create(client, &tables.users)
+        .await
+        .expect("create users table");
+    accounts::schema::SESSIONS
+        .create(client, &tables.sessions)
+        .await
+        .expect("create sessions table");
+    tables
 }

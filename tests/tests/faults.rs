@@ -68,19 +68,7 @@ async fn behind_a_proxy() -> (Ctx, Proxy, RequestCounter, App) {
 /// Fresh tables on `endpoint`, created with a patient client.
 async fn create_tables(endpoint: &str) -> (Client, Tables) {
     let client = lenient_client_for(endpoint, &RequestCounter::default());
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let tables = Tables {
-        users: format!("users-{id}"),
-        sessions: format!("sessions-{id}"),
-    };
-    accounts::schema::USERS
-        .create(&client, &tables.users)
-        .await
-        .expect("create users table");
-    accounts::schema::SESSIONS
-        .create(&client, &tables.sessions)
-        .await
-        .expect("create sessions table");
+    let tables = integration_tests::create_tables(&client).await;
     (client, tables)
 }
 
