@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fuzz_common::NOW;
-use token::{RefreshGrant, Tokens};
+use testkit::fixed::Tokens;
+use token::RefreshGrant;
 
 fn write(target: &str, name: &str, bytes: impl AsRef<[u8]>) {
     let dir: PathBuf = [env!("CARGO_MANIFEST_DIR"), "seeds", target]
@@ -45,7 +46,7 @@ fn swapped() -> Tokens {
         ("JWT_AUDIENCE", fuzz_common::AUDIENCE),
     ]
     .into();
-    Tokens::new(&token::TokenConfig::from_source(&m).unwrap())
+    Tokens::from_source(&m)
 }
 
 fn main() {

@@ -15,16 +15,17 @@ use authorizer::Authorizer;
 use fuzz_common::{NOW, verified_tokens_in};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use token::AccessTokens;
+use token::AccessVerifier;
 
 static AUTHORIZER: LazyLock<Authorizer> = LazyLock::new(fuzz_common::authorizer);
-static TOKENS: LazyLock<AccessTokens> = LazyLock::new(fuzz_common::access_tokens);
+static TOKENS: LazyLock<AccessVerifier> = LazyLock::new(fuzz_common::access_tokens);
 
 fuzz_target!(|data: &[u8]| {
     // The entry point the Lambda runtime uses: the event's bytes in, the
     // answer's JSON out.
-    let answer = authorizer::invoke(&AUTHORIZER, data, NOW)
-        .map(|bytes| serde_json::from_slice::<Value>(&bytes).expect("answers are JSON"));
+    let answer = AUTHORIZER
+        .invoke(data, NOW)
+        .map(|raw| serde_json::from_str::<Value>(raw.get()).expect("answers are JSON"));
     // Inputs serde_json::Value refuses (a lone surrogate, say) may still be
     // JSON the authorizer skips through; they only have to not panic.
     let Ok(event) = serde_json::from_slice::<Value>(data) else {

@@ -8,7 +8,8 @@ use std::sync::LazyLock;
 
 use fuzz_common::{AUDIENCE, ISSUER, NOW};
 use libfuzzer_sys::fuzz_target;
-use token::{MAX_TOKEN_BYTES, TokenError, TokenUse, Tokens};
+use testkit::fixed::Tokens;
+use token::{MAX_TOKEN_BYTES, TokenError, TokenUse};
 
 static TOKENS: LazyLock<Tokens> = LazyLock::new(fuzz_common::tokens);
 

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use token::{AccessClaims, AccessConfig, AccessTokens, TokenConfig, Tokens};
+use testkit::fixed::Tokens;
+use token::{AccessClaims, AccessVerifier};
 
 /// The clock every target verifies at; the seed tokens are issued at it.
 pub const NOW: u64 = 1_800_000_000;
@@ -32,15 +33,15 @@ fn source() -> HashMap<&'static str, &'static str> {
 /// # Panics
 /// If the fixed configuration is refused: a bug in this file, found at once.
 pub fn tokens() -> Tokens {
-    Tokens::new(&TokenConfig::from_source(&source()).expect("fuzz token config"))
+    Tokens::from_source(&source())
 }
 
 /// The access side alone, as the authorizer builds it.
 ///
 /// # Panics
 /// As [`tokens`].
-pub fn access_tokens() -> AccessTokens {
-    AccessTokens::new(&AccessConfig::from_source(&source()).expect("fuzz access config"))
+pub fn access_tokens() -> AccessVerifier {
+    AccessVerifier::from_source(&source()).expect("fuzz access config")
 }
 
 /// The authorizer of the fixed configuration, with [`AUTHZ_RULES`].
@@ -67,7 +68,7 @@ fn strings<'a>(event: &'a Value, out: &mut Vec<&'a str>) {
 /// The claims of every access token found in `event` that verifies at
 /// [`NOW`]: each maximal run of base64url-and-dot characters in any string is
 /// tried. An allow is only right if its subject is among these.
-pub fn verified_tokens_in(event: &Value, tokens: &AccessTokens) -> Vec<AccessClaims> {
+pub fn verified_tokens_in(event: &Value, tokens: &AccessVerifier) -> Vec<AccessClaims> {
     let mut all = Vec::new();
     strings(event, &mut all);
     let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');

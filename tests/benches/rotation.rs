@@ -30,12 +30,20 @@ fn rotation(c: &mut Criterion) {
         let username = Username::parse("bench-user").expect("username");
         let user = ctx
             .store
+            .users
             .create_user(&username, "not-a-real-hash".into(), now)
             .await
             .expect("user");
         let session = ctx
             .store
-            .start_session(&user, &username, None, now)
+            .start_session(
+                &user,
+                &username,
+                None,
+                ctx.policies.max_lifetime_secs,
+                ctx.policies.lockout,
+                now,
+            )
             .await
             .expect("session");
         (ctx, username, session)
@@ -43,13 +51,22 @@ fn rotation(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("dynamodb_local");
     group.bench_function("get_item_floor", |b| {
-        b.iter(|| rt.block_on(ctx.store.get_user(&username)).expect("get"))
+        b.iter(|| {
+            rt.block_on(ctx.store.users.get_user(&username))
+                .expect("get")
+        })
     });
     let mut current = claims_of(&session);
     group.bench_function("rotate", |b| {
-        b.iter(|| match rt.block_on(ctx.store.rotate(&current, now)) {
-            Ok(Rotation::Rotated(next)) => current = claims_of(&next),
-            other => panic!("rotation failed: {other:?}"),
+        b.iter(|| {
+            match rt.block_on(ctx.store.sessions.rotate(
+                &current,
+                ctx.policies.reuse_interval_secs,
+                now,
+            )) {
+                Ok(Rotation::Rotated(next)) => current = claims_of(&next),
+                other => panic!("rotation failed: {other:?}"),
+            }
         })
     });
     group.finish();

@@ -2,10 +2,6 @@
 //! run, a client configured exactly as production configures it, uniquely
 //! named tables per test so tests run in parallel, and a request counter.
 
-/// The token crate's attack tokens, the very same file, so the authorizer's
-/// tests refuse exactly the rows the token crate's tests refuse.
-#[path = "../../shared/token/tests/common/attack_tokens.rs"]
-pub mod attack_tokens;
 pub mod capture;
 pub mod faults;
 pub mod http;
@@ -19,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use accounts::{LockoutPolicy, SessionPolicy, Store, StoreConfig, Tables};
+use accounts::{LockoutPolicy, Sessions, Store, Users};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{
@@ -192,17 +188,52 @@ pub fn lenient_client_for(endpoint: &str, counter: &RequestCounter) -> Client {
     )
 }
 
-/// Lockout used by the tests unless one says otherwise.
-pub const LOCKOUT: LockoutPolicy = LockoutPolicy {
-    max_failures: 5,
-    lockout: 900,
+/// The policies a test's store operations apply: the production defaults
+/// unless a test says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policies {
+    pub lockout: LockoutPolicy,
+    /// `REFRESH_REUSE_INTERVAL`, seconds.
+    pub reuse_interval_secs: u64,
+    /// `SESSION_MAX_LIFETIME`, seconds.
+    pub max_lifetime_secs: u64,
+}
+
+/// The defaults of `LOGIN_MAX_FAILURES`, `LOGIN_LOCKOUT`,
+/// `REFRESH_REUSE_INTERVAL` and `SESSION_MAX_LIFETIME`.
+pub const POLICIES: Policies = Policies {
+    lockout: LockoutPolicy {
+        max_failures: 5,
+        lockout_secs: 900,
+    },
+    reuse_interval_secs: 10,
+    max_lifetime_secs: 30 * 86400,
 };
 
-/// Session rules used by the tests unless one says otherwise.
-pub const SESSIONS: SessionPolicy = SessionPolicy {
-    reuse_interval: 10,
-    max_lifetime: 30 * 86400,
-};
+/// The names of one test's two tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub users: String,
+    pub sessions: String,
+}
+
+impl Tables {
+    /// `USERS_TABLE` and `SESSIONS_TABLE` for these tables.
+    pub fn env(&self) -> [(&'static str, &str); 2] {
+        [
+            ("USERS_TABLE", self.users.as_str()),
+            ("SESSIONS_TABLE", self.sessions.as_str()),
+        ]
+    }
+
+    /// The store over these tables.
+    pub fn store(&self, client: &Client) -> Store {
+        Store {
+            users: Users::new(client.clone(), &self.users),
+            sessions: Sessions::new(client.clone(), &self.sessions),
+        }
+    }
+}
 
 /// One test's world: its own tables in the shared DynamoDB Local.
 pub struct Ctx {
@@ -210,32 +241,27 @@ pub struct Ctx {
     pub requests: RequestCounter,
     pub tables: Tables,
     pub store: Store,
+    pub policies: Policies,
 }
 
 impl Ctx {
     /// Fresh, uniquely named tables with the default policies.
     pub async fn new() -> Self {
-        Self::with(LOCKOUT, SESSIONS).await
+        Self::with(POLICIES).await
     }
 
-    pub async fn with(lockout: LockoutPolicy, sessions: SessionPolicy) -> Self {
+    pub async fn with(policies: Policies) -> Self {
         capture::capture_logs();
         let requests = RequestCounter::default();
         let client = lenient_client_for(&endpoint(), &requests);
         let tables = create_tables(&client).await;
-        let store = Store::new(
-            client.clone(),
-            StoreConfig {
-                tables: tables.clone(),
-                lockout,
-            },
-            sessions,
-        );
+        let store = tables.store(&client);
         Self {
             client,
             requests,
             tables,
             store,
+            policies,
         }
     }
 }
@@ -256,4 +282,15 @@ pub async fn create_tables(client: &Client) -> Tables {
         .await
         .expect("create sessions table");
     tables
+}
+
+/// One authorizer invocation through its runtime entry point: the event's
+/// JSON text in, the answer's JSON parsed back out.
+pub fn authorize(
+    authorizer: &authorizer::Authorizer,
+    event: &serde_json::Value,
+    now: u64,
+) -> Result<serde_json::Value, authorizer::Unauthorized> {
+    let answer = authorizer.invoke(event.to_string().as_bytes(), now)?;
+    Ok(serde_json::from_str(answer.get()).expect("the answer is JSON"))
 }

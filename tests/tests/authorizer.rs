@@ -11,10 +11,13 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use authorizer::{Authorizer, Unauthorized};
-use integration_tests::attack_tokens::{self, Expect, Keys};
+use integration_tests::authorize;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use token::{AccessConfig, AccessTokens, RefreshGrant, TokenConfig, Tokens};
+use testkit::attack_tokens::{self, Expect, Keys};
+use testkit::fixed::{Tokens, roles};
+use testkit::jwt::{b64url as b64_encode, b64url_decode, kid, part as jwt_part, tamper};
+use token::{AccessIssuer, RefreshGrant};
 
 const NOW: u64 = 1_800_000_000;
 const SECRET: &str = "authorizer-test-access-secret-0123456789abcdef";
@@ -50,12 +53,8 @@ fn authorizer() -> Authorizer {
     authorizer_with_rules("")
 }
 
-fn access_tokens(extra: &[(&'static str, &'static str)]) -> AccessTokens {
-    AccessTokens::new(&AccessConfig::from_source(&env(extra)).unwrap())
-}
-
-fn roles(r: &[&str]) -> Vec<String> {
-    r.iter().map(|s| (*s).to_owned()).collect()
+fn access_tokens(extra: &[(&'static str, &'static str)]) -> AccessIssuer {
+    AccessIssuer::from_source(&env(extra)).unwrap()
 }
 
 /// A valid access token for `user-1` with `r`, issued at `at`.
@@ -72,61 +71,10 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-// ---- base64url and JWT surgery for attack tokens ----
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-fn b64_encode(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
+// ---- JWT surgery for attack tokens (testkit::jwt) ----
 
 fn b64_decode(s: &str) -> Vec<u8> {
-    let vals: Vec<u32> = s
-        .bytes()
-        .map(|c| B64.iter().position(|x| *x == c).unwrap() as u32)
-        .collect();
-    let mut out = Vec::new();
-    for chunk in vals.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, v)| n | (v << (18 - 6 * i)));
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    out
-}
-
-fn jwt_part(token: &str, i: usize) -> Value {
-    serde_json::from_slice(&b64_decode(token.split('.').nth(i).unwrap())).unwrap()
-}
-
-/// `token` with `from` replaced by `to` in the decoded JSON of part `i` (0
-/// header, 1 payload); the other parts, the signature in particular, and the
-/// rest of the JSON text stay byte for byte as they were.
-fn tamper(token: &str, i: usize, from: &str, to: &str) -> String {
-    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-    let text = String::from_utf8(b64_decode(&parts[i])).unwrap();
-    assert!(text.contains(from), "{from} not in {text}");
-    parts[i] = b64_encode(text.replace(from, to).as_bytes());
-    parts.join(".")
-}
-
-fn kid(token: &str) -> String {
-    jwt_part(token, 0)["kid"].as_str().unwrap().to_owned()
+    b64url_decode(s).unwrap()
 }
 
 #[test]
@@ -318,7 +266,7 @@ fn outcome(shape: Shape, event: &Value, answer: Result<Value, Unauthorized>) -> 
 }
 
 fn decide_with(a: &Authorizer, shape: Shape, event: Value, now: u64) -> Outcome {
-    let answer = a.handle(event.clone(), now);
+    let answer = authorize(a, &event, now);
     outcome(shape, &event, answer)
 }
 
@@ -424,8 +372,7 @@ mod cells {
     }
 
     pub fn refresh_token_is_refused_as_an_access_token(shape: Shape) {
-        let config = TokenConfig::from_source(&env(&[("JWT_REFRESH_SECRET", REFRESH_SECRET)]));
-        let tokens = Tokens::new(&config.unwrap());
+        let tokens = Tokens::from_source(&env(&[("JWT_REFRESH_SECRET", REFRESH_SECRET)]));
         let refresh = tokens
             .refresh
             .issue(&RefreshGrant {
@@ -692,7 +639,7 @@ fn rest_policy_allows_the_stage_and_explicitly_denies_rule_routes_the_token_lack
         "context": {"sub": "user-1", "roles": "user,ops", "jti": jti}
     });
     for shape in [Shape::RestToken, Shape::RestRequest] {
-        let answer = a.handle(shape.event(Some(&bearer(&token))), NOW).unwrap();
+        let answer = authorize(&a, &shape.event(Some(&bearer(&token))), NOW).unwrap();
         assert_eq!(answer, expected, "{shape:?}");
     }
 }
@@ -701,9 +648,7 @@ fn rest_policy_allows_the_stage_and_explicitly_denies_rule_routes_the_token_lack
 fn rest_policy_without_rules_is_the_stage_wildcard_only() {
     let (token, jti) = mint_at(&["user"], NOW);
     for shape in [Shape::RestToken, Shape::RestRequest] {
-        let answer = authorizer()
-            .handle(shape.event(Some(&bearer(&token))), NOW)
-            .unwrap();
+        let answer = authorize(&authorizer(), &shape.event(Some(&bearer(&token))), NOW).unwrap();
         assert_eq!(
             answer,
             json!({
@@ -731,7 +676,7 @@ fn a_cached_rest_policy_stays_right_for_every_route() {
     for shape in [Shape::RestToken, Shape::RestRequest] {
         for (first_method, first_path) in [("GET", "/pets/42"), ("GET", "/admin/users")] {
             let event = shape.event_for_route(Some(&token), first_method, first_path);
-            let cached = a.handle(event, NOW).unwrap();
+            let cached = authorize(&a, &event, NOW).unwrap();
             let arn = |m: &str, p: &str| format!("{STAGE_ARN_PROD}/{m}{p}");
             for (method, path, allowed) in [
                 ("GET", "/pets/42", true),
@@ -769,7 +714,7 @@ fn rest_forbidden_answer_denies_the_exact_route_even_when_spelled_oddly() {
     let token = bearer(&mint(&["user"]));
     for shape in [Shape::RestToken, Shape::RestRequest] {
         let event = shape.event_for_route(Some(&token), "GET", "/Admin/users");
-        let answer = a.handle(event.clone(), NOW).unwrap();
+        let answer = authorize(&a, &event, NOW).unwrap();
         assert!(!policy_allows(&answer, &method_arn(&event)), "{shape:?}");
         assert!(policy_allows(
             &answer,
@@ -784,12 +729,12 @@ fn http_api_denials_carry_no_context() {
     let token = bearer(&mint(&["user"]));
     let forbidden = Shape::HttpApi.event_for_route(Some(&token), "GET", "/admin/x");
     assert_eq!(
-        a.handle(forbidden, NOW).unwrap(),
+        authorize(&a, &forbidden, NOW).unwrap(),
         json!({"isAuthorized": false})
     );
     let invalid = Shape::HttpApi.event(Some("Bearer not.a.token"));
     assert_eq!(
-        a.handle(invalid, NOW).unwrap(),
+        authorize(&a, &invalid, NOW).unwrap(),
         json!({"isAuthorized": false})
     );
 }
@@ -916,7 +861,7 @@ fn unknown_event_shapes_are_unauthorized() {
         json!({"version": 2.0, "headers": {"authorization": token}}),
         json!({"authorizationToken": token, "methodArn": format!("{STAGE_ARN_PROD}/GET/")}),
     ] {
-        let answer = authorizer().handle(event.clone(), NOW);
+        let answer = authorize(&authorizer(), &event, NOW);
         assert_eq!(answer, Err(Unauthorized), "{event}");
     }
 }
@@ -933,7 +878,7 @@ fn broken_events_of_a_known_shape_are_denied() {
         json!({"version": "2.0", "identitySource": "not-an-array", "requestContext": {"http": {"method": "GET"}}}),
     ] {
         assert_eq!(
-            a.handle(event.clone(), NOW),
+            authorize(&a, &event, NOW),
             Ok(json!({"isAuthorized": false})),
             "{event}"
         );
@@ -948,21 +893,25 @@ fn broken_events_of_a_known_shape_are_denied() {
         ] {
             let mut event = shape.event(Some(&token));
             event["methodArn"] = arn.clone();
-            assert_eq!(a.handle(event, NOW), Err(Unauthorized), "{shape:?} {arn}");
+            assert_eq!(
+                authorize(&a, &event, NOW),
+                Err(Unauthorized),
+                "{shape:?} {arn}"
+            );
         }
     }
     // REST REQUEST without its request context, or with a header that is not text.
     let mut event = Shape::RestRequest.event(Some(&token));
     event.as_object_mut().unwrap().remove("requestContext");
-    assert_eq!(a.handle(event, NOW), Err(Unauthorized));
+    assert_eq!(authorize(&a, &event, NOW), Err(Unauthorized));
     let mut event = Shape::RestRequest.event(Some(&token));
     event["headers"]["Authorization"] = json!(12345);
     event["multiValueHeaders"]["Authorization"] = json!([12345]);
-    assert_eq!(a.handle(event, NOW), Err(Unauthorized));
+    assert_eq!(authorize(&a, &event, NOW), Err(Unauthorized));
     // TOKEN with a token that is not a string.
     let mut event = Shape::RestToken.event(Some(&token));
     event["authorizationToken"] = json!(["Bearer", "x"]);
-    assert_eq!(a.handle(event, NOW), Err(Unauthorized));
+    assert_eq!(authorize(&a, &event, NOW), Err(Unauthorized));
 }
 
 #[test]
@@ -978,10 +927,23 @@ fn unauthorized_error_message_is_exactly_unauthorized() {
 // ---- configuration ----
 
 #[test]
-fn configuration_needs_only_the_access_secret() {
-    let only = HashMap::from([("JWT_ACCESS_SECRET", SECRET)]);
+fn configuration_needs_only_the_access_secret_issuer_and_audience() {
+    let only = HashMap::from([
+        ("JWT_ACCESS_SECRET", SECRET),
+        ("JWT_ISSUER", ISSUER),
+        ("JWT_AUDIENCE", AUDIENCE),
+    ]);
     let a = Authorizer::from_source(&only).unwrap();
     assert!(a.rules().is_empty());
+    for missing in ["JWT_ISSUER", "JWT_AUDIENCE"] {
+        let mut without = only.clone();
+        without.remove(missing);
+        let err = Authorizer::from_source(&without).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!("{missing} is required but not set")
+        );
+    }
 }
 
 #[test]
@@ -1156,7 +1118,7 @@ fn never_allows(answer: &Result<Value, Unauthorized>) -> bool {
 proptest! {
     #[test]
     fn arbitrary_json_never_panics_and_never_allows(event in json_ish()) {
-        let answer = RULED.handle(event, NOW);
+        let answer = authorize(&RULED, &event, NOW);
         prop_assert!(never_allows(&answer), "{answer:?}");
     }
 
@@ -1175,7 +1137,7 @@ proptest! {
                 target.entry(k).or_insert(v);
             }
         }
-        let answer = RULED.handle(event, NOW);
+        let answer = authorize(&RULED, &event, NOW);
         prop_assert!(never_allows(&answer), "{answer:?}");
     }
 
@@ -1188,7 +1150,7 @@ proptest! {
         ],
         shape in prop::sample::select(SHAPES.to_vec()),
     ) {
-        let answer = RULED.handle(shape.event(Some(&value)), NOW);
+        let answer = authorize(&RULED, &shape.event(Some(&value)), NOW);
         prop_assert!(never_allows(&answer), "{value:?}: {answer:?}");
     }
 
@@ -1205,7 +1167,7 @@ proptest! {
         let damaged: String = chars.into_iter().collect();
         // Changing the last signature character can leave the decoded bytes
         // unchanged (unused low bits); anything else must be refused.
-        let answer = RULED.handle(shape.event(Some(&bearer(&damaged))), NOW);
+        let answer = authorize(&RULED, &shape.event(Some(&bearer(&damaged))), NOW);
         if i + 1 < VALID.len() {
             prop_assert!(never_allows(&answer), "{damaged}: {answer:?}");
         }
@@ -1234,7 +1196,7 @@ proptest! {
         let object = event.as_object_mut().unwrap();
         let keys: Vec<String> = object.keys().cloned().collect();
         object.insert(keys[key.index(keys.len())].clone(), replacement);
-        let _ = RULED.handle(event, NOW);
+        let _ = authorize(&RULED, &event, NOW);
     }
 }
 

@@ -12,17 +12,18 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use accounts::client::{ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
-use accounts::{SessionPolicy, Store, StoreConfig, Tables};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use handlers::{Answer, App};
 use integration_tests::faults::{Fault, Proxy, StoppableDynamoDb};
-use integration_tests::http::{BASE_ENV, Front, PASSWORD, body, cookie_post, post, refresh_cookie};
-use integration_tests::{Ctx, LOCKOUT, RequestCounter, client_for, lenient_client_for};
+use integration_tests::http::{
+    Front, Functions, PASSWORD, body, cookie_post, post, refresh_cookie, vars,
+};
+use integration_tests::{Ctx, RequestCounter, Tables, client_for, lenient_client_for};
 use lambda_http::http::header;
+use lambda_http::{Body, Response};
 use serde_json::json;
-use token::{TokenConfig, Tokens};
-use web::HttpConfig;
+
+type Answer = Response<Body>;
 
 /// Handler work besides DynamoDB (one argon2id hash, signing) and the
 /// scheduling noise of a loaded 2-core machine.
@@ -33,29 +34,17 @@ const SLACK: Duration = Duration::from_secs(1);
 /// back-offs together.
 const UNAVAILABLE_BOUND: Duration = OPERATION_TIMEOUT.saturating_add(SLACK);
 
-/// An app with production's client (timeouts, retries) pointed at
+/// The functions with production's client (timeouts, retries) pointed at
 /// `endpoint`, over `tables`, counting every attempt in `attempts`.
-fn app_via(endpoint: &str, tables: &Tables, attempts: &RequestCounter) -> App {
-    let vars: std::collections::HashMap<&str, &str> = BASE_ENV.iter().copied().collect();
-    let tokens = Tokens::new(&TokenConfig::from_source(&vars).expect("token config"));
-    let store = Store::new(
-        client_for(endpoint, attempts),
-        StoreConfig {
-            tables: tables.clone(),
-            lockout: LOCKOUT,
-        },
-        SessionPolicy::from(&tokens),
-    );
-    App {
-        tokens,
-        store,
-        http: HttpConfig::from_source(&vars).expect("http config"),
-    }
+fn app_via(endpoint: &str, tables: &Tables, attempts: &RequestCounter) -> Functions {
+    let mut vars = vars(&[]);
+    vars.extend(tables.env());
+    Functions::from_source(&vars, client_for(endpoint, attempts))
 }
 
 /// A test's own tables in the shared DynamoDB Local, a proxy to it, and an
 /// app through the proxy with its attempt counter.
-async fn behind_a_proxy() -> (Ctx, Proxy, RequestCounter, App) {
+async fn behind_a_proxy() -> (Ctx, Proxy, RequestCounter, Functions) {
     let ctx = Ctx::new().await;
     let proxy = Proxy::start(&integration_tests::endpoint())
         .await
@@ -130,28 +119,36 @@ fn credentials(username: &str) -> serde_json::Value {
     json!({"username": username, "password": PASSWORD})
 }
 
-async fn register(app: &App, username: &str) -> Answer {
+async fn register(app: &Functions, username: &str) -> Answer {
     handlers::register(
-        app,
+        &app.register,
         post(Front::HttpApi, "/auth/register", &credentials(username)),
     )
     .await
 }
 
-async fn login(app: &App, username: &str) -> Answer {
+async fn login(app: &Functions, username: &str) -> Answer {
     handlers::login(
-        app,
+        &app.login,
         post(Front::HttpApi, "/auth/login", &credentials(username)),
     )
     .await
 }
 
-async fn refresh(app: &App, token: &str) -> Answer {
-    handlers::refresh(app, cookie_post(Front::HttpApi, "/auth/refresh", token)).await
+async fn refresh(app: &Functions, token: &str) -> Answer {
+    handlers::refresh(
+        &app.refresh,
+        cookie_post(Front::HttpApi, "/auth/refresh", token),
+    )
+    .await
 }
 
-async fn logout(app: &App, token: &str) -> Answer {
-    handlers::logout(app, cookie_post(Front::HttpApi, "/auth/logout", token)).await
+async fn logout(app: &Functions, token: &str) -> Answer {
+    handlers::logout(
+        &app.logout,
+        cookie_post(Front::HttpApi, "/auth/logout", token),
+    )
+    .await
 }
 
 /// The refresh token a 200 answer set, failing with the answer otherwise.
@@ -180,23 +177,35 @@ async fn sessions_of(client: &Client, tables: &Tables, user_id: &str) -> Vec<u64
 }
 
 /// The user id of a registered user.
-async fn user_id(app: &App, username: &str) -> String {
+async fn user_id(app: &Functions, username: &str) -> String {
     let name = accounts::Username::parse(username).expect("username");
-    let user = app.store.get_user(&name).await.expect("read user");
+    let user = app
+        .login
+        .store
+        .users
+        .get_user(&name)
+        .await
+        .expect("read user");
     user.expect("user exists").user_id
 }
 
 /// The login attempts counted against a user in the current window.
-async fn failed_logins(app: &App, username: &str) -> u64 {
+async fn failed_logins(app: &Functions, username: &str) -> u64 {
     let name = accounts::Username::parse(username).expect("username");
-    let user = app.store.get_user(&name).await.expect("read user");
+    let user = app
+        .login
+        .store
+        .users
+        .get_user(&name)
+        .await
+        .expect("read user");
     user.expect("user exists").failed_logins
 }
 
 /// The generation a refresh token carries.
-fn generation(app: &App, token: &str) -> u64 {
-    app.tokens
-        .refresh
+fn generation(app: &Functions, token: &str) -> u64 {
+    app.refresh
+        .verifier
         .verify(token, token::unix_now())
         .expect("a valid refresh token")
         .generation
@@ -411,7 +420,7 @@ async fn a_login_attempt_is_counted_once_however_often_its_answer_is_lost() {
     );
     let (res, took, n) = measure(
         &attempts,
-        handlers::login(&app, post(Front::HttpApi, "/auth/login", &wrong)),
+        handlers::login(&app.login, post(Front::HttpApi, "/auth/login", &wrong)),
     )
     .await;
     report(

@@ -3,17 +3,15 @@
 //! context to `me`, refresh with the cookie, reuse of the old refresh token
 //! revokes the session, logout.
 
-use std::collections::HashMap;
-
 use integration_tests::http::{
-    BASE_ENV, Front, TestApp, body, cookie_header, cookie_post, event_file, login_user,
-    refresh_cookie, register_user, request,
+    Front, TestApp, body, cookie_header, cookie_post, event_file, login_user, refresh_cookie,
+    register_user, request,
 };
 use serde_json::{Value, json};
 
 fn authorizer() -> authorizer::Authorizer {
-    let env: HashMap<&str, &str> = BASE_ENV.iter().copied().collect();
-    authorizer::Authorizer::from_source(&env).expect("authorizer config")
+    authorizer::Authorizer::from_source(&integration_tests::http::vars(&[]))
+        .expect("authorizer config")
 }
 
 /// The HTTP API authorizer event for `GET /me` with `access_token`.
@@ -44,9 +42,8 @@ async fn a_whole_session_from_register_to_logout() {
     let access = body(&res)["access_token"].as_str().unwrap().to_owned();
     let first_refresh = refresh_cookie(&res).unwrap();
 
-    let verdict = authz
-        .handle(authorize_event(&access), now)
-        .expect("allowed");
+    let verdict =
+        integration_tests::authorize(&authz, &authorize_event(&access), now).expect("allowed");
     assert_eq!(verdict["isAuthorized"], true);
     let context = &verdict["context"];
     let me = me::me(me_request(context)).await;
@@ -56,19 +53,18 @@ async fn a_whole_session_from_register_to_logout() {
     assert_eq!(context["sub"], sub);
 
     let refresh = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
-    let res = handlers::refresh(&t.app, refresh(&first_refresh)).await;
+    let res = handlers::refresh(&t.fns.refresh, refresh(&first_refresh)).await;
     assert_eq!(res.status(), 200);
     let second_refresh = refresh_cookie(&res).unwrap();
     let new_access = body(&res)["access_token"].as_str().unwrap().to_owned();
-    let verdict = authz
-        .handle(authorize_event(&new_access), now)
-        .expect("allowed");
+    let verdict =
+        integration_tests::authorize(&authz, &authorize_event(&new_access), now).expect("allowed");
     assert_eq!(verdict["context"]["sub"], sub);
 
     // The old refresh token again, after the (zero) reuse interval: reuse.
-    let reuse = handlers::refresh(&t.app, refresh(&first_refresh)).await;
+    let reuse = handlers::refresh(&t.fns.refresh, refresh(&first_refresh)).await;
     assert_eq!(reuse.status(), 401);
-    let revoked = handlers::refresh(&t.app, refresh(&second_refresh)).await;
+    let revoked = handlers::refresh(&t.fns.refresh, refresh(&second_refresh)).await;
     assert_eq!(revoked.status(), 401, "reuse revoked the whole session");
 
     // A new login, then logout ends it.
@@ -80,21 +76,25 @@ async fn a_whole_session_from_register_to_logout() {
         &[("Cookie", &cookie_header(&third))],
         None,
     );
-    assert_eq!(handlers::logout(&t.app, logout).await.status(), 204);
+    assert_eq!(handlers::logout(&t.fns.logout, logout).await.status(), 204);
     assert_eq!(
-        handlers::refresh(&t.app, refresh(&third)).await.status(),
+        handlers::refresh(&t.fns.refresh, refresh(&third))
+            .await
+            .status(),
         401
     );
 
     // Access tokens stay valid until they expire: stateless by design.
     assert_eq!(
-        authz.handle(authorize_event(&new_access), now).unwrap()["isAuthorized"],
+        integration_tests::authorize(&authz, &authorize_event(&new_access), now).unwrap()["isAuthorized"],
         true
     );
     // ...and not a second past `exp` plus the 5 s leeway.
-    let exp = t.app.tokens.access.verify(&new_access, now).unwrap().exp;
-    let last = authz.handle(authorize_event(&new_access), exp + 4).unwrap();
+    let exp = t.tokens.access.verify(&new_access, now).unwrap().exp;
+    let last =
+        integration_tests::authorize(&authz, &authorize_event(&new_access), exp + 4).unwrap();
     assert_eq!(last["isAuthorized"], true);
-    let expired = authz.handle(authorize_event(&new_access), exp + 5).unwrap();
+    let expired =
+        integration_tests::authorize(&authz, &authorize_event(&new_access), exp + 5).unwrap();
     assert_eq!(expired["isAuthorized"], false);
 }

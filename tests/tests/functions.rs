@@ -1,4 +1,4 @@
-//! The HTTP contract of DESIGN.md, row by row, through the real handlers,
+//! The HTTP contract (README.md, "HTTP API"), row by row, through the real handlers,
 //! with requests built from real API Gateway events (HTTP API 2.0, REST 1.0
 //! and function URLs) against DynamoDB Local.
 
@@ -7,7 +7,6 @@ use integration_tests::http::{
     FRONTS, Front, PASSWORD, TestApp, body, cookie_header, cookie_post, login_user, post,
     refresh_cookie, register_user, request, set_cookie,
 };
-use integration_tests::leaks;
 use lambda_http::http::header;
 use serde_json::json;
 
@@ -19,7 +18,7 @@ async fn register_answers_201_with_username_and_roles_on_every_front() {
     for (i, front) in FRONTS.into_iter().enumerate() {
         let name = format!("Alice{i}");
         let res = handlers::register(
-            &t.app,
+            &t.fns.register,
             post(
                 front,
                 "/auth/register",
@@ -38,7 +37,7 @@ async fn register_of_a_taken_username_in_any_case_is_409() {
     let t = TestApp::new().await;
     register_user(&t, Front::HttpApi, "bob").await;
     let res = handlers::register(
-        &t.app,
+        &t.fns.register,
         post(
             Front::HttpApi,
             "/auth/register",
@@ -54,7 +53,7 @@ async fn register_of_a_taken_username_in_any_case_is_409() {
 async fn register_when_disabled_is_403() {
     let t = TestApp::with(&[("REGISTRATION_ENABLED", "false")]).await;
     let res = handlers::register(
-        &t.app,
+        &t.fns.register,
         post(
             Front::HttpApi,
             "/auth/register",
@@ -79,7 +78,8 @@ async fn register_refuses_bad_input_with_400_invalid_request() {
         json!(["dave", PASSWORD]),
     ];
     for c in cases {
-        let res = handlers::register(&t.app, post(Front::HttpApi, "/auth/register", &c)).await;
+        let res =
+            handlers::register(&t.fns.register, post(Front::HttpApi, "/auth/register", &c)).await;
         assert_eq!(res.status(), 400, "{c}");
         assert_eq!(body(&res)["error"], "invalid_request", "{c}");
         assert!(body(&res)["message"].is_string());
@@ -90,7 +90,7 @@ async fn register_refuses_bad_input_with_400_invalid_request() {
 async fn malformed_json_and_wrong_content_type_are_400() {
     let t = TestApp::new().await;
     let res = handlers::register(
-        &t.app,
+        &t.fns.register,
         request(
             Front::RestApi,
             "POST",
@@ -108,7 +108,7 @@ async fn malformed_json_and_wrong_content_type_are_400() {
         &[("content-type", "application/x-www-form-urlencoded")],
         Some("username=a&password=b"),
     );
-    let res = handlers::login(&t.app, form).await;
+    let res = handlers::login(&t.fns.login, form).await;
     assert_eq!(res.status(), 400);
     assert_eq!(body(&res)["error"], "invalid_request");
 }
@@ -118,7 +118,7 @@ async fn bodies_over_16_kib_are_413() {
     let t = TestApp::new().await;
     let big = json!({"username": "erin", "password": "p".repeat(17 * 1024)});
     for front in FRONTS {
-        let res = handlers::login(&t.app, post(front, "/auth/login", &big)).await;
+        let res = handlers::login(&t.fns.login, post(front, "/auth/login", &big)).await;
         assert_eq!(res.status(), 413, "{front:?}");
         assert_eq!(body(&res)["error"], "invalid_request");
     }
@@ -128,7 +128,7 @@ async fn bodies_over_16_kib_are_413() {
 async fn other_methods_are_405() {
     let t = TestApp::new().await;
     let res = handlers::login(
-        &t.app,
+        &t.fns.login,
         request(Front::FunctionUrl, "GET", "/auth/login", &[], None),
     )
     .await;
@@ -164,7 +164,6 @@ async fn login_answers_tokens_and_the_refresh_cookie_on_every_front() {
             "{cookie}"
         );
         let claims = t
-            .app
             .tokens
             .access
             .verify(b["access_token"].as_str().unwrap(), token::unix_now())
@@ -193,7 +192,7 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
     let t = TestApp::new().await;
     register_user(&t, Front::HttpApi, "heidi").await;
     let wrong = handlers::login(
-        &t.app,
+        &t.fns.login,
         post(
             Front::HttpApi,
             "/auth/login",
@@ -202,7 +201,7 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
     )
     .await;
     let unknown = handlers::login(
-        &t.app,
+        &t.fns.login,
         post(
             Front::HttpApi,
             "/auth/login",
@@ -223,10 +222,10 @@ async fn five_failures_lock_with_429_and_retry_after_even_for_the_right_password
     register_user(&t, Front::HttpApi, "ivan").await;
     let bad = json!({"username": "ivan", "password": "wrong password here"});
     for i in 1..=4 {
-        let res = handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &bad)).await;
+        let res = handlers::login(&t.fns.login, post(Front::HttpApi, "/auth/login", &bad)).await;
         assert_eq!(res.status(), 401, "failure {i}");
     }
-    let res = handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &bad)).await;
+    let res = handlers::login(&t.fns.login, post(Front::HttpApi, "/auth/login", &bad)).await;
     assert_eq!(res.status(), 429);
     assert_eq!(body(&res)["error"], "too_many_attempts");
     let retry: u64 = res.headers()[header::RETRY_AFTER]
@@ -255,7 +254,7 @@ async fn refresh_with_the_cookie_rotates_on_every_front() {
             &[("cookie", &cookie_header(&first))],
             None,
         );
-        let res = handlers::refresh(&t.app, req).await;
+        let res = handlers::refresh(&t.fns.refresh, req).await;
         assert_eq!(res.status(), 200, "{front:?}: {:?}", body(&res));
         assert!(body(&res)["access_token"].is_string());
         assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
@@ -270,7 +269,7 @@ async fn refresh_with_the_token_in_the_body() {
     register_user(&t, Front::HttpApi, "ken").await;
     let rt = body(&login_user(&t, Front::HttpApi, "ken").await)["refresh_token"].clone();
     let res = handlers::refresh(
-        &t.app,
+        &t.fns.refresh,
         post(
             Front::RestApi,
             "/auth/refresh",
@@ -325,7 +324,7 @@ async fn refresh_refusals_are_401_invalid_token_and_clear_the_cookie() {
         ),
     ];
     for (what, req) in cases {
-        let res = handlers::refresh(&t.app, req).await;
+        let res = handlers::refresh(&t.fns.refresh, req).await;
         assert_eq!(res.status(), 401, "{what}");
         assert_eq!(body(&res)["error"], "invalid_token", "{what}");
         assert!(
@@ -343,10 +342,10 @@ async fn reuse_after_the_interval_revokes_the_session() {
     register_user(&t, Front::HttpApi, "mallory").await;
     let first = refresh_cookie(&login_user(&t, Front::HttpApi, "mallory").await).unwrap();
     let with = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
-    let second = refresh_cookie(&handlers::refresh(&t.app, with(&first)).await).unwrap();
-    let reuse = handlers::refresh(&t.app, with(&first)).await;
+    let second = refresh_cookie(&handlers::refresh(&t.fns.refresh, with(&first)).await).unwrap();
+    let reuse = handlers::refresh(&t.fns.refresh, with(&first)).await;
     assert_eq!(reuse.status(), 401);
-    let successor = handlers::refresh(&t.app, with(&second)).await;
+    let successor = handlers::refresh(&t.fns.refresh, with(&second)).await;
     assert_eq!(successor.status(), 401, "the whole session is revoked");
 }
 
@@ -356,10 +355,13 @@ async fn a_retry_within_the_interval_gets_the_same_successor() {
     register_user(&t, Front::HttpApi, "nina").await;
     let first = refresh_cookie(&login_user(&t, Front::HttpApi, "nina").await).unwrap();
     let with = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
-    let a = refresh_cookie(&handlers::refresh(&t.app, with(&first)).await).unwrap();
-    let b = refresh_cookie(&handlers::refresh(&t.app, with(&first)).await).unwrap();
+    let a = refresh_cookie(&handlers::refresh(&t.fns.refresh, with(&first)).await).unwrap();
+    let b = refresh_cookie(&handlers::refresh(&t.fns.refresh, with(&first)).await).unwrap();
     assert_eq!(a, b);
-    assert_eq!(handlers::refresh(&t.app, with(&a)).await.status(), 200);
+    assert_eq!(
+        handlers::refresh(&t.fns.refresh, with(&a)).await.status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -375,7 +377,7 @@ async fn cookie_refresh_from_a_foreign_origin_is_refused_but_allowed_origins_get
         &[("cookie", &cookie), ("origin", "https://evil.example")],
         None,
     );
-    let res = handlers::refresh(&t.app, evil).await;
+    let res = handlers::refresh(&t.fns.refresh, evil).await;
     assert_eq!(res.status(), 403);
     assert_eq!(body(&res)["error"], "forbidden_origin");
 
@@ -386,7 +388,7 @@ async fn cookie_refresh_from_a_foreign_origin_is_refused_but_allowed_origins_get
         &[("cookie", &cookie), ("origin", "https://app.example.com")],
         None,
     );
-    let res = handlers::refresh(&t.app, good).await;
+    let res = handlers::refresh(&t.fns.refresh, good).await;
     assert_eq!(
         res.status(),
         200,
@@ -415,7 +417,7 @@ async fn preflight_is_answered_for_allowed_origins_only() {
         ],
         None,
     );
-    let res = handlers::refresh(&t.app, ok).await;
+    let res = handlers::refresh(&t.fns.refresh, ok).await;
     assert_eq!(res.status(), 204);
     assert_eq!(
         res.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
@@ -428,7 +430,7 @@ async fn preflight_is_answered_for_allowed_origins_only() {
         &[("origin", "https://evil.example")],
         None,
     );
-    assert_eq!(handlers::refresh(&t.app, bad).await.status(), 403);
+    assert_eq!(handlers::refresh(&t.fns.refresh, bad).await.status(), 403);
 }
 
 // ---- logout ----
@@ -448,24 +450,24 @@ async fn logout_ends_the_session_clears_the_cookie_and_is_idempotent() {
                 None,
             )
         };
-        let res = handlers::logout(&t.app, with("/auth/logout")).await;
+        let res = handlers::logout(&t.fns.logout, with("/auth/logout")).await;
         assert_eq!(res.status(), 204, "{front:?}");
         assert!(set_cookie(&res).unwrap().contains("Max-Age=0"));
         assert_eq!(
-            handlers::refresh(&t.app, with("/auth/refresh"))
+            handlers::refresh(&t.fns.refresh, with("/auth/refresh"))
                 .await
                 .status(),
             401
         );
         assert_eq!(
-            handlers::logout(&t.app, with("/auth/logout"))
+            handlers::logout(&t.fns.logout, with("/auth/logout"))
                 .await
                 .status(),
             204
         );
     }
     let nothing = request(Front::HttpApi, "POST", "/auth/logout", &[], None);
-    assert_eq!(handlers::logout(&t.app, nothing).await.status(), 204);
+    assert_eq!(handlers::logout(&t.fns.logout, nothing).await.status(), 204);
 }
 
 #[tokio::test]
@@ -486,14 +488,18 @@ async fn logout_all_ends_every_session_of_the_user() {
         ],
         Some(r#"{"all": true}"#),
     );
-    assert_eq!(handlers::logout(&t.app, all).await.status(), 204);
+    assert_eq!(handlers::logout(&t.fns.logout, all).await.status(), 204);
     let refresh = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
     assert_eq!(
-        handlers::refresh(&t.app, refresh(&phone)).await.status(),
+        handlers::refresh(&t.fns.refresh, refresh(&phone))
+            .await
+            .status(),
         401
     );
     assert_eq!(
-        handlers::refresh(&t.app, refresh(&other)).await.status(),
+        handlers::refresh(&t.fns.refresh, refresh(&other))
+            .await
+            .status(),
         200
     );
 }
@@ -502,7 +508,7 @@ async fn logout_all_ends_every_session_of_the_user() {
 async fn logout_with_a_malformed_body_is_400() {
     let t = TestApp::new().await;
     let res = handlers::logout(
-        &t.app,
+        &t.fns.logout,
         request(
             Front::HttpApi,
             "POST",
@@ -514,7 +520,7 @@ async fn logout_with_a_malformed_body_is_400() {
     .await;
     assert_eq!(res.status(), 400);
     let res = handlers::logout(
-        &t.app,
+        &t.fns.logout,
         post(Front::HttpApi, "/auth/logout", &json!({"all": "yes"})),
     )
     .await;
@@ -548,7 +554,7 @@ async fn me_without_an_authorizer_context_is_401() {
 
 #[tokio::test]
 async fn dynamodb_down_answers_503_temporarily_unavailable_in_bounded_time() {
-    let app = integration_tests::http::unreachable_app();
+    let app = integration_tests::http::unreachable_functions();
     let creds = json!({"username": "trent", "password": PASSWORD});
     let refresh_token = {
         let grant = token::RefreshGrant {
@@ -558,23 +564,31 @@ async fn dynamodb_down_answers_503_temporarily_unavailable_in_bounded_time() {
             issued_at: token::unix_now(),
             session_ends_at: token::unix_now() + 3600,
         };
-        app.tokens.refresh.issue(&grant).unwrap().token
+        testkit::fixed::Tokens::from_source(&integration_tests::http::vars(&[]))
+            .refresh
+            .issue(&grant)
+            .unwrap()
+            .token
     };
     let cookie = cookie_header(&refresh_token);
     let started = std::time::Instant::now();
     let answers = [
         (
             "register",
-            handlers::register(&app, post(Front::HttpApi, "/auth/register", &creds)).await,
+            handlers::register(
+                &app.register,
+                post(Front::HttpApi, "/auth/register", &creds),
+            )
+            .await,
         ),
         (
             "login",
-            handlers::login(&app, post(Front::RestApi, "/auth/login", &creds)).await,
+            handlers::login(&app.login, post(Front::RestApi, "/auth/login", &creds)).await,
         ),
         (
             "refresh",
             handlers::refresh(
-                &app,
+                &app.refresh,
                 request(
                     Front::FunctionUrl,
                     "POST",
@@ -588,7 +602,7 @@ async fn dynamodb_down_answers_503_temporarily_unavailable_in_bounded_time() {
         (
             "logout",
             handlers::logout(
-                &app,
+                &app.logout,
                 request(
                     Front::HttpApi,
                     "POST",
@@ -619,7 +633,7 @@ async fn parallel_guesses_cannot_outrun_the_lockout() {
     register_user(&t, Front::HttpApi, "yara").await;
     let guesses = (0..20).map(|i| {
         let body = json!({"username": "yara", "password": format!("wrong guess number {i}")});
-        handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &body))
+        handlers::login(&t.fns.login, post(Front::HttpApi, "/auth/login", &body))
     });
     let answers = futures::future::join_all(guesses).await;
     let checked = answers.iter().filter(|r| r.status() == 401).count();
@@ -652,15 +666,17 @@ async fn logout_all_with_the_token_of_an_ended_session_ends_nothing_else() {
         )
     };
     assert_eq!(
-        handlers::logout(&t.app, logout(&old, None)).await.status(),
+        handlers::logout(&t.fns.logout, logout(&old, None))
+            .await
+            .status(),
         204
     );
     // The ended session's token, still correctly signed, asks to end all.
-    let replay = handlers::logout(&t.app, logout(&old, Some(r#"{"all": true}"#))).await;
+    let replay = handlers::logout(&t.fns.logout, logout(&old, Some(r#"{"all": true}"#))).await;
     assert_eq!(replay.status(), 204);
     let refresh = cookie_post(Front::HttpApi, "/auth/refresh", &current);
     assert_eq!(
-        handlers::refresh(&t.app, refresh).await.status(),
+        handlers::refresh(&t.fns.refresh, refresh).await.status(),
         200,
         "the live session survives"
     );
@@ -672,8 +688,11 @@ async fn logout_all_with_a_rotated_away_token_ends_only_its_own_session() {
     register_user(&t, Front::HttpApi, "zelda").await;
     let stale = refresh_cookie(&login_user(&t, Front::HttpApi, "zelda").await).unwrap();
     let other = refresh_cookie(&login_user(&t, Front::HttpApi, "zelda").await).unwrap();
-    let rotated =
-        handlers::refresh(&t.app, cookie_post(Front::HttpApi, "/auth/refresh", &stale)).await;
+    let rotated = handlers::refresh(
+        &t.fns.refresh,
+        cookie_post(Front::HttpApi, "/auth/refresh", &stale),
+    )
+    .await;
     assert_eq!(rotated.status(), 200);
     let successor = refresh_cookie(&rotated).unwrap();
 
@@ -689,17 +708,19 @@ async fn logout_all_with_a_rotated_away_token_ends_only_its_own_session() {
         ],
         Some(r#"{"all": true}"#),
     );
-    assert_eq!(handlers::logout(&t.app, logout).await.status(), 204);
+    assert_eq!(handlers::logout(&t.fns.logout, logout).await.status(), 204);
     let refresh = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
     assert_eq!(
-        handlers::refresh(&t.app, refresh(&successor))
+        handlers::refresh(&t.fns.refresh, refresh(&successor))
             .await
             .status(),
         401,
         "its own session ended"
     );
     assert_eq!(
-        handlers::refresh(&t.app, refresh(&other)).await.status(),
+        handlers::refresh(&t.fns.refresh, refresh(&other))
+            .await
+            .status(),
         200,
         "the user's other session survives"
     );
@@ -712,7 +733,7 @@ async fn two_different_refresh_cookies_are_refused() {
     let mine = refresh_cookie(&login_user(&t, Front::HttpApi, "zoe2").await).unwrap();
     let planted = format!("refresh_token=planted.by.sibling; {}", cookie_header(&mine));
     let res = handlers::refresh(
-        &t.app,
+        &t.fns.refresh,
         request(
             Front::HttpApi,
             "POST",
@@ -727,7 +748,7 @@ async fn two_different_refresh_cookies_are_refused() {
 
 #[test]
 fn a_replayed_successors_cookie_lives_only_until_its_token_expires() {
-    let app = integration_tests::http::unreachable_app();
+    let app = integration_tests::http::unreachable_functions();
     let now = 1_800_000_000;
     // The successor was issued 8 s ago (a retry within the reuse interval).
     let session = accounts::Session {
@@ -740,7 +761,7 @@ fn a_replayed_successors_cookie_lives_only_until_its_token_expires() {
         expires_at: now + 30 * 86400,
         user_agent: None,
     };
-    let res = handlers::token_answer(&app, &session, now).unwrap();
+    let res = app.login.issuing.answer(&session, now).unwrap();
     let cookie = set_cookie(&res).unwrap();
     assert!(cookie.ends_with("Max-Age=604792"), "{cookie}");
 }
@@ -750,7 +771,7 @@ fn a_replayed_successors_cookie_lives_only_until_its_token_expires() {
 // Each refused refresh is `401 invalid_token` with the cookie cleared, and
 // leaves every legitimate session as the rules say it should be.
 
-/// A refused refresh, as DESIGN.md answers it.
+/// A refused refresh, as the contract answers it.
 fn assert_refused(res: &lambda_http::Response<lambda_http::Body>, what: &str) {
     assert_eq!(res.status(), 401, "{what}: {:?}", body(res));
     assert_eq!(body(res)["error"], "invalid_token", "{what}");
@@ -763,11 +784,7 @@ fn assert_refused(res: &lambda_http::Response<lambda_http::Body>, what: &str) {
 
 /// The claims of a refresh token the app issued.
 fn refresh_claims(t: &TestApp, token: &str) -> token::RefreshClaims {
-    t.app
-        .tokens
-        .refresh
-        .verify(token, token::unix_now())
-        .unwrap()
+    t.tokens.refresh.verify(token, token::unix_now()).unwrap()
 }
 
 /// The stored session `sid`, read consistently; `None` once it is gone.
@@ -795,11 +812,12 @@ async fn attack_replay_after_rotation_is_refused_and_revokes_the_session() {
     register_user(&t, Front::HttpApi, "replay.victim").await;
     let first = refresh_cookie(&login_user(&t, Front::HttpApi, "replay.victim").await).unwrap();
     let sid = refresh_claims(&t, &first).sid;
-    let second = refresh_cookie(&handlers::refresh(&t.app, refresh_with(&first)).await).unwrap();
+    let second =
+        refresh_cookie(&handlers::refresh(&t.fns.refresh, refresh_with(&first)).await).unwrap();
     assert_eq!(stored(&t, &sid).await.unwrap().generation, 1);
 
     assert_refused(
-        &handlers::refresh(&t.app, refresh_with(&first)).await,
+        &handlers::refresh(&t.fns.refresh, refresh_with(&first)).await,
         "replay",
     );
     assert_eq!(
@@ -808,7 +826,7 @@ async fn attack_replay_after_rotation_is_refused_and_revokes_the_session() {
         "reuse revokes the whole session"
     );
     assert_refused(
-        &handlers::refresh(&t.app, refresh_with(&second)).await,
+        &handlers::refresh(&t.fns.refresh, refresh_with(&second)).await,
         "the successor of a replayed token",
     );
 }
@@ -820,8 +838,13 @@ async fn attack_reuse_after_logout_is_refused() {
     let other = refresh_cookie(&login_user(&t, Front::HttpApi, "logout.victim").await).unwrap();
     let first = refresh_cookie(&login_user(&t, Front::HttpApi, "logout.victim").await).unwrap();
     let sid = refresh_claims(&t, &first).sid;
-    let second = refresh_cookie(&handlers::refresh(&t.app, refresh_with(&first)).await).unwrap();
-    let out = handlers::logout(&t.app, cookie_post(Front::HttpApi, "/auth/logout", &second)).await;
+    let second =
+        refresh_cookie(&handlers::refresh(&t.fns.refresh, refresh_with(&first)).await).unwrap();
+    let out = handlers::logout(
+        &t.fns.logout,
+        cookie_post(Front::HttpApi, "/auth/logout", &second),
+    )
+    .await;
     assert_eq!(out.status(), 204);
     assert_eq!(stored(&t, &sid).await, None);
 
@@ -829,10 +852,13 @@ async fn attack_reuse_after_logout_is_refused() {
         ("the logged-out token", &second),
         ("its predecessor", &first),
     ] {
-        assert_refused(&handlers::refresh(&t.app, refresh_with(token)).await, what);
+        assert_refused(
+            &handlers::refresh(&t.fns.refresh, refresh_with(token)).await,
+            what,
+        );
         assert_eq!(stored(&t, &sid).await, None, "{what}: nothing comes back");
     }
-    let res = handlers::refresh(&t.app, refresh_with(&other)).await;
+    let res = handlers::refresh(&t.fns.refresh, refresh_with(&other)).await;
     assert_eq!(res.status(), 200, "the user's other session lives on");
 }
 
@@ -846,6 +872,7 @@ async fn attack_refresh_token_of_a_revoked_session_is_refused() {
     assert!(
         t.ctx
             .store
+            .sessions
             .revoke_session(&c.sid, &c.sub)
             .await
             .unwrap()
@@ -854,7 +881,7 @@ async fn attack_refresh_token_of_a_revoked_session_is_refused() {
 
     // Still correctly signed, unexpired and of the current generation.
     assert_refused(
-        &handlers::refresh(&t.app, refresh_with(&revoked)).await,
+        &handlers::refresh(&t.fns.refresh, refresh_with(&revoked)).await,
         "revoked",
     );
     assert_eq!(
@@ -864,7 +891,7 @@ async fn attack_refresh_token_of_a_revoked_session_is_refused() {
     );
     let kept_sid = refresh_claims(&t, &kept).sid;
     assert_eq!(stored(&t, &kept_sid).await.unwrap().generation, 0);
-    let res = handlers::refresh(&t.app, refresh_with(&kept)).await;
+    let res = handlers::refresh(&t.fns.refresh, refresh_with(&kept)).await;
     assert_eq!(res.status(), 200, "the other session is untouched");
     assert_eq!(stored(&t, &kept_sid).await.unwrap().generation, 1);
 }
@@ -885,9 +912,15 @@ async fn attack_access_token_as_the_refresh_token_is_refused_and_harms_nothing()
             &[("cookie", &cookie_header(&access))],
             None,
         );
-        assert_refused(&handlers::refresh(&t.app, in_cookie).await, "in the cookie");
+        assert_refused(
+            &handlers::refresh(&t.fns.refresh, in_cookie).await,
+            "in the cookie",
+        );
         let in_body = post(front, "/auth/refresh", &json!({"refresh_token": access}));
-        assert_refused(&handlers::refresh(&t.app, in_body).await, "in the body");
+        assert_refused(
+            &handlers::refresh(&t.fns.refresh, in_body).await,
+            "in the body",
+        );
     }
     assert_eq!(
         stored(&t, &sid).await.unwrap().generation,
@@ -895,7 +928,9 @@ async fn attack_access_token_as_the_refresh_token_is_refused_and_harms_nothing()
         "no rotation, no revocation"
     );
     assert_eq!(
-        handlers::refresh(&t.app, refresh_with(&rt)).await.status(),
+        handlers::refresh(&t.fns.refresh, refresh_with(&rt))
+            .await
+            .status(),
         200
     );
 }
@@ -906,7 +941,8 @@ async fn attack_refresh_token_of_another_users_session_with_a_swapped_sub_is_ref
     register_user(&t, Front::HttpApi, "alice.sub").await;
     register_user(&t, Front::HttpApi, "mallory.sub").await;
     let alice0 = refresh_cookie(&login_user(&t, Front::HttpApi, "alice.sub").await).unwrap();
-    let alice1 = refresh_cookie(&handlers::refresh(&t.app, refresh_with(&alice0)).await).unwrap();
+    let alice1 =
+        refresh_cookie(&handlers::refresh(&t.fns.refresh, refresh_with(&alice0)).await).unwrap();
     let mallory = refresh_cookie(&login_user(&t, Front::HttpApi, "mallory.sub").await).unwrap();
     let a = refresh_claims(&t, &alice1);
     let m = refresh_claims(&t, &mallory);
@@ -925,20 +961,23 @@ async fn attack_refresh_token_of_another_users_session_with_a_swapped_sub_is_ref
             issued_at: a.iat,
             session_ends_at: before.expires_at,
         };
-        forged.push(t.app.tokens.refresh.issue(&grant).unwrap().token);
+        forged.push(t.tokens.refresh.issue(&grant).unwrap().token);
     }
     // And without the key: Alice's own token with the `sub` of its claims
     // swapped for Mallory's, signature kept.
     let mut parts: Vec<String> = alice1.split('.').map(str::to_owned).collect();
     let mut claims: serde_json::Value =
-        serde_json::from_slice(&leaks::b64url_decode(&parts[1]).unwrap()).unwrap();
+        serde_json::from_slice(&testkit::jwt::b64url_decode(&parts[1]).unwrap()).unwrap();
     claims["sub"] = json!(m.sub);
-    parts[1] = leaks::b64url_encode(claims.to_string().as_bytes());
+    parts[1] = testkit::jwt::b64url(claims.to_string().as_bytes());
     forged.push(parts.join("."));
 
     for (i, token) in forged.iter().enumerate() {
         let what = format!("forged token {i}");
-        assert_refused(&handlers::refresh(&t.app, refresh_with(token)).await, &what);
+        assert_refused(
+            &handlers::refresh(&t.fns.refresh, refresh_with(token)).await,
+            &what,
+        );
         assert_eq!(
             stored(&t, &a.sid).await.as_ref(),
             Some(&before),
@@ -946,13 +985,13 @@ async fn attack_refresh_token_of_another_users_session_with_a_swapped_sub_is_ref
         );
     }
     assert_eq!(
-        handlers::refresh(&t.app, refresh_with(&alice1))
+        handlers::refresh(&t.fns.refresh, refresh_with(&alice1))
             .await
             .status(),
         200
     );
     assert_eq!(
-        handlers::refresh(&t.app, refresh_with(&mallory))
+        handlers::refresh(&t.fns.refresh, refresh_with(&mallory))
             .await
             .status(),
         200
@@ -984,13 +1023,13 @@ async fn attack_session_past_its_absolute_lifetime_is_refused_even_with_an_unexp
         .await
         .unwrap();
     assert!(
-        t.app.tokens.refresh.verify(&rt, now).is_ok(),
+        t.tokens.refresh.verify(&rt, now).is_ok(),
         "the token itself is valid"
     );
     let before = stored(&t, &c.sid).await.unwrap();
 
     assert_refused(
-        &handlers::refresh(&t.app, refresh_with(&rt)).await,
+        &handlers::refresh(&t.fns.refresh, refresh_with(&rt)).await,
         "past the end",
     );
     assert_eq!(

@@ -25,21 +25,25 @@ async fn a_whole_flow_logs_audit_events_and_never_a_token_password_or_secret() {
 
     register_user(&t, Front::HttpApi, "victor").await;
     let bad = json!({"username": "victor", "password": "wrong password here"});
-    handlers::login(&t.app, post(Front::HttpApi, "/auth/login", &bad)).await;
+    handlers::login(&t.fns.login, post(Front::HttpApi, "/auth/login", &bad)).await;
     let res = login_user(&t, Front::RestApi, "victor").await;
     let first = refresh_cookie(&res).unwrap();
     secrets.push(body(&res)["access_token"].as_str().unwrap().to_owned());
     secrets.push(first.clone());
     let with = |c: &str| cookie_post(Front::HttpApi, "/auth/refresh", c);
-    let res = handlers::refresh(&t.app, with(&first)).await;
+    let res = handlers::refresh(&t.fns.refresh, with(&first)).await;
     let second = refresh_cookie(&res).unwrap();
     secrets.push(body(&res)["access_token"].as_str().unwrap().to_owned());
     secrets.push(second.clone());
-    handlers::refresh(&t.app, with(&first)).await; // reuse: revokes
+    handlers::refresh(&t.fns.refresh, with(&first)).await; // reuse: revokes
     let res = login_user(&t, Front::HttpApi, "victor").await;
     let third = refresh_cookie(&res).unwrap();
     secrets.push(third.clone());
-    handlers::logout(&t.app, cookie_post(Front::HttpApi, "/auth/logout", &third)).await;
+    handlers::logout(
+        &t.fns.logout,
+        cookie_post(Front::HttpApi, "/auth/logout", &third),
+    )
+    .await;
 
     let text = logs.text();
     for s in &secrets {

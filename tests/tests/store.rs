@@ -2,39 +2,31 @@
 //! and of users, success and failure, with request counts where the design
 //! promises them.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use accounts::{
-    Attempt, LockoutPolicy, Refusal, Rotation, Session, SessionPolicy, StoreError, User, Username,
-};
+use accounts::{Attempt, LockoutPolicy, Refusal, Rotation, Session, StoreError, User, Username};
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use futures::future::join_all;
-use integration_tests::{Ctx, LOCKOUT, RequestCounter, SESSIONS, client_for, free_port};
-use token::{RefreshClaims, TokenConfig, Tokens};
+use integration_tests::{Ctx, POLICIES, Policies, RequestCounter, client_for, free_port};
+use testkit::fixed::Tokens;
+use token::RefreshClaims;
 
 const NOW: u64 = 1_800_000_000;
 const PASSWORD: &str = "correct horse battery staple";
 
 fn tokens() -> Tokens {
-    let m: HashMap<&str, &str> = [
-        (
-            "JWT_ACCESS_SECRET",
-            "store-access-secret-0123456789abcdefghij",
-        ),
-        (
-            "JWT_REFRESH_SECRET",
-            "store-refresh-secret-0123456789abcdefghi",
-        ),
-    ]
-    .into();
-    Tokens::new(&TokenConfig::from_source(&m).unwrap())
+    Tokens::fixed()
 }
 
 async fn register(ctx: &Ctx, name: &str) -> (User, Username) {
     let username = Username::parse(name).unwrap();
     let hash = password::hash(PASSWORD).unwrap();
-    let user = ctx.store.create_user(&username, hash, NOW).await.unwrap();
+    let user = ctx
+        .store
+        .users
+        .create_user(&username, hash, NOW)
+        .await
+        .unwrap();
     (user, username)
 }
 
@@ -42,7 +34,14 @@ async fn login(ctx: &Ctx, name: &str) -> (User, Username, Session) {
     let (user, username) = register(ctx, name).await;
     let session = ctx
         .store
-        .start_session(&user, &username, Some("test-agent/1.0"), NOW)
+        .start_session(
+            &user,
+            &username,
+            Some("test-agent/1.0"),
+            ctx.policies.max_lifetime_secs,
+            ctx.policies.lockout,
+            NOW,
+        )
         .await
         .unwrap();
     (user, username, session)
@@ -71,6 +70,7 @@ async fn registered_user_is_found_by_any_case() {
     assert_eq!(user.roles, ["user"]);
     let found = ctx
         .store
+        .users
         .get_user(&Username::parse("alice.SMITH").unwrap())
         .await
         .unwrap()
@@ -83,7 +83,7 @@ async fn registered_user_is_found_by_any_case() {
 async fn unknown_user_is_none() {
     let ctx = Ctx::new().await;
     let nobody = Username::parse("nobody").unwrap();
-    assert_eq!(ctx.store.get_user(&nobody).await.unwrap(), None);
+    assert_eq!(ctx.store.users.get_user(&nobody).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -93,6 +93,7 @@ async fn usernames_are_unique_without_regard_to_case() {
     for again in ["bob", "BOB", "Bob"] {
         let err = ctx
             .store
+            .users
             .create_user(&Username::parse(again).unwrap(), "x".into(), NOW)
             .await
             .unwrap_err();
@@ -106,7 +107,7 @@ async fn registration_is_one_request() {
     let u = Username::parse("carol").unwrap();
     let (r, n) = ctx
         .requests
-        .during(ctx.store.create_user(&u, "h".into(), NOW))
+        .during(ctx.store.users.create_user(&u, "h".into(), NOW))
         .await;
     r.unwrap();
     assert_eq!(n, 1);
@@ -128,11 +129,18 @@ enum Failure {
 async fn fail(ctx: &Ctx, username: &Username, at: u64) -> (Failure, usize) {
     ctx.requests
         .during(async {
-            match ctx.store.begin_login(username, at).await.unwrap() {
+            match ctx
+                .store
+                .users
+                .begin_login(username, ctx.policies.lockout, at)
+                .await
+                .unwrap()
+            {
                 Attempt::Proceed(user) => {
                     match ctx
                         .store
-                        .record_login_failure(&user, username, at)
+                        .users
+                        .record_login_failure(&user, username, ctx.policies.lockout, at)
                         .await
                         .unwrap()
                     {
@@ -153,7 +161,11 @@ async fn an_unknown_user_is_known_to_be_unknown_in_one_request() {
     let nobody = Username::parse("nobody").unwrap();
     let (r, n) = ctx
         .requests
-        .during(ctx.store.begin_login(&nobody, NOW))
+        .during(
+            ctx.store
+                .users
+                .begin_login(&nobody, ctx.policies.lockout, NOW),
+        )
         .await;
     assert_eq!(r.unwrap(), Attempt::UnknownUser);
     assert_eq!(n, 1);
@@ -171,7 +183,7 @@ async fn failures_below_the_limit_do_not_lock() {
             i + 1
         );
     }
-    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    let user = ctx.store.users.get_user(&username).await.unwrap().unwrap();
     assert_eq!((user.failed_logins, user.failed_since), (4, NOW));
     assert_eq!(user.locked_for(NOW + 4), None);
 }
@@ -193,13 +205,18 @@ async fn the_fifth_failure_in_the_window_locks_for_the_lockout() {
         Failure::LockedNow(NOW + 4 + 900)
     );
     assert_eq!(
-        ctx.store.begin_login(&username, NOW + 5).await.unwrap(),
+        ctx.store
+            .users
+            .begin_login(&username, ctx.policies.lockout, NOW + 5)
+            .await
+            .unwrap(),
         Attempt::Locked { retry_after: 899 },
         "refused without a password check"
     );
     assert!(matches!(
         ctx.store
-            .begin_login(&username, NOW + 4 + 900)
+            .users
+            .begin_login(&username, ctx.policies.lockout, NOW + 4 + 900)
             .await
             .unwrap(),
         Attempt::Proceed(_)
@@ -218,7 +235,7 @@ async fn failures_older_than_the_window_stop_counting() {
             at - NOW
         );
     }
-    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    let user = ctx.store.users.get_user(&username).await.unwrap().unwrap();
     assert_eq!((user.failed_logins, user.failed_since), (2, NOW + 900));
 }
 
@@ -226,7 +243,12 @@ async fn failures_older_than_the_window_stop_counting() {
 async fn parallel_attempts_beyond_the_limit_are_refused_before_any_password_check() {
     let ctx = Ctx::new().await;
     let (_, username) = register(&ctx, "grace").await;
-    let attempts = join_all((0..20).map(|_| ctx.store.begin_login(&username, NOW))).await;
+    let attempts = join_all((0..20).map(|_| {
+        ctx.store
+            .users
+            .begin_login(&username, ctx.policies.lockout, NOW)
+    }))
+    .await;
     let proceeding = attempts
         .iter()
         .filter(|a| matches!(a, Ok(Attempt::Proceed(_))))
@@ -244,19 +266,25 @@ async fn parallel_attempts_beyond_the_limit_are_refused_before_any_password_chec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_attempts_are_all_counted() {
-    let ctx = Ctx::with(
-        LockoutPolicy {
+    let ctx = Ctx::with(Policies {
+        lockout: LockoutPolicy {
             max_failures: 100,
-            lockout: 900,
+            lockout_secs: 900,
         },
-        SESSIONS,
-    )
+        ..POLICIES
+    })
     .await;
     let (_, username) = register(&ctx, "grace2").await;
-    for r in join_all((0..20).map(|_| ctx.store.begin_login(&username, NOW))).await {
+    for r in join_all((0..20).map(|_| {
+        ctx.store
+            .users
+            .begin_login(&username, ctx.policies.lockout, NOW)
+    }))
+    .await
+    {
         assert!(matches!(r.unwrap(), Attempt::Proceed(_)));
     }
-    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    let user = ctx.store.users.get_user(&username).await.unwrap().unwrap();
     assert_eq!(user.failed_logins, 20);
 }
 
@@ -267,17 +295,29 @@ async fn attempts_in_flight_hold_the_limit_until_they_go_stale() {
     for _ in 0..5 {
         // Counted, then never finished (as if the function crashed).
         assert!(matches!(
-            ctx.store.begin_login(&username, NOW).await.unwrap(),
+            ctx.store
+                .users
+                .begin_login(&username, ctx.policies.lockout, NOW)
+                .await
+                .unwrap(),
             Attempt::Proceed(_)
         ));
     }
     assert_eq!(
-        ctx.store.begin_login(&username, NOW + 1).await.unwrap(),
+        ctx.store
+            .users
+            .begin_login(&username, ctx.policies.lockout, NOW + 1)
+            .await
+            .unwrap(),
         Attempt::Locked { retry_after: 899 }
     );
     let (r, n) = ctx
         .requests
-        .during(ctx.store.begin_login(&username, NOW + 900))
+        .during(
+            ctx.store
+                .users
+                .begin_login(&username, ctx.policies.lockout, NOW + 900),
+        )
         .await;
     let Attempt::Proceed(user) = r.unwrap() else {
         panic!("stale attempts should restart the count");
@@ -289,7 +329,13 @@ async fn attempts_in_flight_hold_the_limit_until_they_go_stale() {
 async fn a_lock_written_while_a_login_checks_its_password_refuses_its_session() {
     let ctx = Ctx::new().await;
     let (_, username) = register(&ctx, "heidi").await;
-    let Attempt::Proceed(slow) = ctx.store.begin_login(&username, NOW).await.unwrap() else {
+    let Attempt::Proceed(slow) = ctx
+        .store
+        .users
+        .begin_login(&username, ctx.policies.lockout, NOW)
+        .await
+        .unwrap()
+    else {
         panic!("first attempt proceeds");
     };
     let mut last = Failure::Counted;
@@ -299,7 +345,14 @@ async fn a_lock_written_while_a_login_checks_its_password_refuses_its_session() 
     assert_eq!(last, Failure::LockedNow(NOW + 900));
     let err = ctx
         .store
-        .start_session(&slow, &username, None, NOW)
+        .start_session(
+            &slow,
+            &username,
+            None,
+            ctx.policies.max_lifetime_secs,
+            ctx.policies.lockout,
+            NOW,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::AccountLocked { .. }), "{err:?}");
@@ -313,19 +366,31 @@ async fn login_clears_failures_in_the_same_two_requests() {
     let ((), n) = ctx
         .requests
         .during(async {
-            let Attempt::Proceed(user) = ctx.store.begin_login(&username, NOW).await.unwrap()
+            let Attempt::Proceed(user) = ctx
+                .store
+                .users
+                .begin_login(&username, ctx.policies.lockout, NOW)
+                .await
+                .unwrap()
             else {
                 panic!("second attempt proceeds");
             };
             assert_eq!(user.failed_logins, 2);
             ctx.store
-                .start_session(&user, &username, None, NOW)
+                .start_session(
+                    &user,
+                    &username,
+                    None,
+                    ctx.policies.max_lifetime_secs,
+                    ctx.policies.lockout,
+                    NOW,
+                )
                 .await
                 .unwrap();
         })
         .await;
     assert_eq!(n, 2, "count the attempt, then one transaction");
-    let user = ctx.store.get_user(&username).await.unwrap().unwrap();
+    let user = ctx.store.users.get_user(&username).await.unwrap().unwrap();
     assert_eq!(
         (user.failed_logins, user.failed_since, user.locked_until),
         (0, 0, 0)
@@ -341,11 +406,25 @@ async fn login_is_two_requests() {
     let (session, n) = ctx
         .requests
         .during(async {
-            let Attempt::Proceed(user) = ctx.store.begin_login(&username, NOW).await.unwrap()
+            let Attempt::Proceed(user) = ctx
+                .store
+                .users
+                .begin_login(&username, ctx.policies.lockout, NOW)
+                .await
+                .unwrap()
             else {
                 panic!("attempt proceeds");
             };
-            ctx.store.start_session(&user, &username, None, NOW).await
+            ctx.store
+                .start_session(
+                    &user,
+                    &username,
+                    None,
+                    ctx.policies.max_lifetime_secs,
+                    ctx.policies.lockout,
+                    NOW,
+                )
+                .await
         })
         .await;
     let session = session.unwrap();
@@ -360,7 +439,11 @@ async fn rotation_of_the_current_token_is_exactly_one_request() {
     let (_, _, session) = login(&ctx, "judy").await;
     let (r, n) = ctx
         .requests
-        .during(ctx.store.rotate(&claims(&session), NOW + 60))
+        .during(ctx.store.sessions.rotate(
+            &claims(&session),
+            ctx.policies.reuse_interval_secs,
+            NOW + 60,
+        ))
         .await;
     assert_eq!(n, 1);
     let next = rotated(r.unwrap());
@@ -374,8 +457,20 @@ async fn rotation_of_the_current_token_is_exactly_one_request() {
 async fn the_rotated_token_stops_working_and_its_successor_works() {
     let ctx = Ctx::new().await;
     let (_, _, s0) = login(&ctx, "ken").await;
-    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 100).await.unwrap());
-    let s2 = rotated(ctx.store.rotate(&claims(&s1), NOW + 200).await.unwrap());
+    let s1 = rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 100)
+            .await
+            .unwrap(),
+    );
+    let s2 = rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s1), ctx.policies.reuse_interval_secs, NOW + 200)
+            .await
+            .unwrap(),
+    );
     assert_eq!(s2.generation, 2);
 }
 
@@ -383,10 +478,20 @@ async fn the_rotated_token_stops_working_and_its_successor_works() {
 async fn previous_token_within_the_interval_gets_the_same_successor() {
     let ctx = Ctx::new().await;
     let (_, _, s0) = login(&ctx, "leo").await;
-    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 100).await.unwrap());
+    let s1 = rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 100)
+            .await
+            .unwrap(),
+    );
     let (replay, n) = ctx
         .requests
-        .during(ctx.store.rotate(&claims(&s0), NOW + 109))
+        .during(ctx.store.sessions.rotate(
+            &claims(&s0),
+            ctx.policies.reuse_interval_secs,
+            NOW + 109,
+        ))
         .await;
     assert_eq!(n, 1);
     let Rotation::Replayed(again) = replay.unwrap() else {
@@ -401,7 +506,14 @@ async fn previous_token_within_the_interval_gets_the_same_successor() {
     );
     // The successor still works: the replay did not fork or advance it.
     assert_eq!(
-        rotated(ctx.store.rotate(&claims(&s1), NOW + 110).await.unwrap()).generation,
+        rotated(
+            ctx.store
+                .sessions
+                .rotate(&claims(&s1), ctx.policies.reuse_interval_secs, NOW + 110)
+                .await
+                .unwrap()
+        )
+        .generation,
         2
     );
 }
@@ -410,8 +522,19 @@ async fn previous_token_within_the_interval_gets_the_same_successor() {
 async fn previous_token_after_the_interval_is_reuse_and_revokes_the_session() {
     let ctx = Ctx::new().await;
     let (user, _, s0) = login(&ctx, "mallory").await;
-    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 100).await.unwrap());
-    let r = ctx.store.rotate(&claims(&s0), NOW + 110).await.unwrap();
+    let s1 = rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 100)
+            .await
+            .unwrap(),
+    );
+    let r = ctx
+        .store
+        .sessions
+        .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 110)
+        .await
+        .unwrap();
     assert_eq!(
         r,
         Rotation::Refused(Refusal::Reused {
@@ -420,12 +543,17 @@ async fn previous_token_after_the_interval_is_reuse_and_revokes_the_session() {
         })
     );
     assert_eq!(
-        ctx.store.rotate(&claims(&s1), NOW + 111).await.unwrap(),
+        ctx.store
+            .sessions
+            .rotate(&claims(&s1), ctx.policies.reuse_interval_secs, NOW + 111)
+            .await
+            .unwrap(),
         Rotation::Refused(Refusal::Unknown),
         "the successor is refused too"
     );
     assert!(
         ctx.store
+            .sessions
             .list_sessions(&user.user_id, NOW)
             .await
             .unwrap()
@@ -437,32 +565,61 @@ async fn previous_token_after_the_interval_is_reuse_and_revokes_the_session() {
 async fn an_older_token_is_reuse_even_within_the_interval() {
     let ctx = Ctx::new().await;
     let (_, _, s0) = login(&ctx, "nina").await;
-    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 1).await.unwrap());
-    let s2 = rotated(ctx.store.rotate(&claims(&s1), NOW + 2).await.unwrap());
-    let r = ctx.store.rotate(&claims(&s0), NOW + 3).await.unwrap();
+    let s1 = rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 1)
+            .await
+            .unwrap(),
+    );
+    let s2 = rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s1), ctx.policies.reuse_interval_secs, NOW + 2)
+            .await
+            .unwrap(),
+    );
+    let r = ctx
+        .store
+        .sessions
+        .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 3)
+        .await
+        .unwrap();
     assert!(
         matches!(r, Rotation::Refused(Refusal::Reused { .. })),
         "{r:?}"
     );
     assert_eq!(
-        ctx.store.rotate(&claims(&s2), NOW + 4).await.unwrap(),
+        ctx.store
+            .sessions
+            .rotate(&claims(&s2), ctx.policies.reuse_interval_secs, NOW + 4)
+            .await
+            .unwrap(),
         Rotation::Refused(Refusal::Unknown)
     );
 }
 
 #[tokio::test]
 async fn zero_reuse_interval_makes_any_replay_reuse() {
-    let ctx = Ctx::with(
-        LOCKOUT,
-        SessionPolicy {
-            reuse_interval: 0,
-            ..SESSIONS
-        },
-    )
+    let ctx = Ctx::with(Policies {
+        reuse_interval_secs: 0,
+        ..POLICIES
+    })
     .await;
     let (_, _, s0) = login(&ctx, "oscar").await;
-    rotated(ctx.store.rotate(&claims(&s0), NOW).await.unwrap());
-    let r = ctx.store.rotate(&claims(&s0), NOW).await.unwrap();
+    rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW)
+            .await
+            .unwrap(),
+    );
+    let r = ctx
+        .store
+        .sessions
+        .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW)
+        .await
+        .unwrap();
     assert!(
         matches!(r, Rotation::Refused(Refusal::Reused { .. })),
         "{r:?}"
@@ -474,7 +631,12 @@ async fn thirty_two_concurrent_refreshes_make_exactly_one_successor() {
     let ctx = Ctx::new().await;
     let (_, _, s0) = login(&ctx, "peggy").await;
     let c = claims(&s0);
-    let results = join_all((0..32).map(|_| ctx.store.rotate(&c, NOW + 5))).await;
+    let results = join_all((0..32).map(|_| {
+        ctx.store
+            .sessions
+            .rotate(&c, ctx.policies.reuse_interval_secs, NOW + 5)
+    }))
+    .await;
 
     let mut winners = Vec::new();
     let mut successors = Vec::new();
@@ -492,46 +654,56 @@ async fn thirty_two_concurrent_refreshes_make_exactly_one_successor() {
         successors.iter().all(|s| s == winner),
         "the session never forks"
     );
-    let current = ctx.store.list_sessions(&winner.user_id, NOW).await.unwrap();
+    let current = ctx
+        .store
+        .sessions
+        .list_sessions(&winner.user_id, NOW)
+        .await
+        .unwrap();
     assert_eq!(current.len(), 1);
     assert_eq!(current[0].generation, 1);
 }
 
 #[tokio::test]
 async fn absolute_lifetime_caps_the_refresh_token_exp() {
-    let ctx = Ctx::with(
-        LOCKOUT,
-        SessionPolicy {
-            max_lifetime: 3600,
-            ..SESSIONS
-        },
-    )
+    let ctx = Ctx::with(Policies {
+        max_lifetime_secs: 3600,
+        ..POLICIES
+    })
     .await;
     let (_, _, s0) = login(&ctx, "quinn").await;
     assert_eq!(s0.expires_at, NOW + 3600);
-    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 3000).await.unwrap());
+    let s1 = rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 3000)
+            .await
+            .unwrap(),
+    );
     let issued = tokens().refresh.issue(&s1.grant()).unwrap();
     assert_eq!(issued.expires_at, NOW + 3600, "not NOW + 3000 + 7 days");
 }
 
 #[tokio::test]
 async fn a_session_past_its_end_but_still_stored_is_refused() {
-    let ctx = Ctx::with(
-        LOCKOUT,
-        SessionPolicy {
-            max_lifetime: 3600,
-            ..SESSIONS
-        },
-    )
+    let ctx = Ctx::with(Policies {
+        max_lifetime_secs: 3600,
+        ..POLICIES
+    })
     .await;
     let (user, _, s0) = login(&ctx, "rupert").await;
     assert_eq!(
-        ctx.store.rotate(&claims(&s0), NOW + 3600).await.unwrap(),
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 3600)
+            .await
+            .unwrap(),
         Rotation::Refused(Refusal::Expired)
     );
     // The item is still there (TTL is lazy) but no longer listed as live.
     assert!(
         ctx.store
+            .sessions
             .list_sessions(&user.user_id, NOW + 3600)
             .await
             .unwrap()
@@ -539,6 +711,7 @@ async fn a_session_past_its_end_but_still_stored_is_refused() {
     );
     assert_eq!(
         ctx.store
+            .sessions
             .list_sessions(&user.user_id, NOW)
             .await
             .unwrap()
@@ -554,10 +727,20 @@ async fn a_token_with_another_users_sub_is_refused() {
     let mut forged = claims(&s0);
     forged.sub = "someone-else".into();
     assert_eq!(
-        ctx.store.rotate(&forged, NOW + 1).await.unwrap(),
+        ctx.store
+            .sessions
+            .rotate(&forged, ctx.policies.reuse_interval_secs, NOW + 1)
+            .await
+            .unwrap(),
         Rotation::Refused(Refusal::Unknown)
     );
-    rotated(ctx.store.rotate(&claims(&s0), NOW + 2).await.unwrap());
+    rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 2)
+            .await
+            .unwrap(),
+    );
 }
 
 #[tokio::test]
@@ -566,28 +749,46 @@ async fn revoking_one_session_ends_it_in_one_request_and_is_idempotent() {
     let (user, username, s0) = login(&ctx, "trent").await;
     let other = ctx
         .store
-        .start_session(&user, &username, None, NOW)
+        .start_session(
+            &user,
+            &username,
+            None,
+            ctx.policies.max_lifetime_secs,
+            ctx.policies.lockout,
+            NOW,
+        )
         .await
         .unwrap();
     let (r, n) = ctx
         .requests
-        .during(ctx.store.revoke_session(&s0.sid, &user.user_id))
+        .during(ctx.store.sessions.revoke_session(&s0.sid, &user.user_id))
         .await;
     assert_eq!(r.unwrap(), Some(0), "it was live, at generation 0");
     assert_eq!(n, 1);
     assert_eq!(
-        ctx.store.rotate(&claims(&s0), NOW + 1).await.unwrap(),
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 1)
+            .await
+            .unwrap(),
         Rotation::Refused(Refusal::Unknown)
     );
     assert_eq!(
         ctx.store
+            .sessions
             .revoke_session(&s0.sid, &user.user_id)
             .await
             .unwrap(),
         None,
         "already gone"
     );
-    rotated(ctx.store.rotate(&claims(&other), NOW + 1).await.unwrap());
+    rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&other), ctx.policies.reuse_interval_secs, NOW + 1)
+            .await
+            .unwrap(),
+    );
 }
 
 #[tokio::test]
@@ -595,10 +796,17 @@ async fn another_user_cannot_revoke_a_session() {
     let ctx = Ctx::new().await;
     let (_, _, s0) = login(&ctx, "uma").await;
     ctx.store
+        .sessions
         .revoke_session(&s0.sid, "not-the-owner")
         .await
         .unwrap();
-    rotated(ctx.store.rotate(&claims(&s0), NOW + 1).await.unwrap());
+    rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 1)
+            .await
+            .unwrap(),
+    );
 }
 
 #[tokio::test]
@@ -607,29 +815,50 @@ async fn revoking_all_sessions_ends_every_one_of_them_only() {
     let (user, username, _) = login(&ctx, "victor").await;
     for _ in 0..29 {
         ctx.store
-            .start_session(&user, &username, None, NOW)
+            .start_session(
+                &user,
+                &username,
+                None,
+                ctx.policies.max_lifetime_secs,
+                ctx.policies.lockout,
+                NOW,
+            )
             .await
             .unwrap();
     }
     let (_, _, bystander) = login(&ctx, "walter").await;
-    let all = ctx.store.list_sessions(&user.user_id, NOW).await.unwrap();
+    let all = ctx
+        .store
+        .sessions
+        .list_sessions(&user.user_id, NOW)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 30);
 
     let (ended, n) = ctx
         .requests
-        .during(ctx.store.revoke_all_sessions(&user.user_id))
+        .during(ctx.store.sessions.revoke_all_sessions(&user.user_id))
         .await;
     assert_eq!(ended.unwrap(), 30);
     assert_eq!(n, 3, "one query, two batches of at most 25");
     for s in &all {
         assert_eq!(
-            ctx.store.rotate(&claims(s), NOW + 1).await.unwrap(),
+            ctx.store
+                .sessions
+                .rotate(&claims(s), ctx.policies.reuse_interval_secs, NOW + 1)
+                .await
+                .unwrap(),
             Rotation::Refused(Refusal::Unknown)
         );
     }
     rotated(
         ctx.store
-            .rotate(&claims(&bystander), NOW + 1)
+            .sessions
+            .rotate(
+                &claims(&bystander),
+                ctx.policies.reuse_interval_secs,
+                NOW + 1,
+            )
             .await
             .unwrap(),
     );
@@ -640,7 +869,12 @@ async fn listing_shows_a_users_sessions_with_their_hints() {
     let ctx = Ctx::new().await;
     let (user, _, s0) = login(&ctx, "xena").await;
     login(&ctx, "yves").await;
-    let listed = ctx.store.list_sessions(&user.user_id, NOW).await.unwrap();
+    let listed = ctx
+        .store
+        .sessions
+        .list_sessions(&user.user_id, NOW)
+        .await
+        .unwrap();
     assert_eq!(listed, vec![s0]);
     assert_eq!(listed[0].user_agent.as_deref(), Some("test-agent/1.0"));
 }
@@ -691,19 +925,9 @@ async fn tables_have_ttl_on_expires_at_and_the_defined_keys() {
 async fn a_closed_port_is_unavailable_within_seconds() {
     let requests = RequestCounter::default();
     let client = client_for(&format!("http://127.0.0.1:{}", free_port()), &requests);
-    let store = accounts::Store::new(
-        client,
-        accounts::StoreConfig {
-            tables: accounts::Tables {
-                users: "u".into(),
-                sessions: "s".into(),
-            },
-            lockout: LOCKOUT,
-        },
-        SESSIONS,
-    );
+    let users = accounts::Users::new(client, "u");
     let started = Instant::now();
-    let err = store
+    let err = users
         .get_user(&Username::parse("anyone").unwrap())
         .await
         .unwrap_err();
@@ -716,18 +940,8 @@ async fn a_closed_port_is_unavailable_within_seconds() {
 #[tokio::test]
 async fn a_missing_table_is_an_internal_error_not_unavailable() {
     let ctx = Ctx::new().await;
-    let store = accounts::Store::new(
-        ctx.client.clone(),
-        accounts::StoreConfig {
-            tables: accounts::Tables {
-                users: "no-such-table".into(),
-                sessions: "no-such-table".into(),
-            },
-            lockout: LOCKOUT,
-        },
-        SESSIONS,
-    );
-    let err = store
+    let users = accounts::Users::new(ctx.client.clone(), "no-such-table");
+    let err = users
         .get_user(&Username::parse("anyone").unwrap())
         .await
         .unwrap_err();
@@ -740,7 +954,13 @@ async fn no_item_holds_a_token_or_a_password_in_clear() {
     let (_, _, s0) = login(&ctx, "zoe").await;
     let t = tokens();
     let first = t.refresh.issue(&s0.grant()).unwrap().token;
-    let s1 = rotated(ctx.store.rotate(&claims(&s0), NOW + 1).await.unwrap());
+    let s1 = rotated(
+        ctx.store
+            .sessions
+            .rotate(&claims(&s0), ctx.policies.reuse_interval_secs, NOW + 1)
+            .await
+            .unwrap(),
+    );
     let second = t.refresh.issue(&s1.grant()).unwrap().token;
 
     let mut secrets = vec![PASSWORD.to_owned()];

@@ -135,15 +135,17 @@ struct Recording {
     asked: std::cell::RefCell<BTreeSet<String>>,
 }
 
-impl token::config::Source for Recording {
+impl config::Source for Recording {
     fn get(&self, var: &str) -> Option<String> {
         self.asked.borrow_mut().insert(var.to_owned());
         self.values.get(var).map(|v| (*v).to_owned())
     }
 }
 
-fn recording() -> Recording {
-    Recording {
+/// Every variable `build` asks for, given a valid value for each required
+/// one.
+fn read_by(build: impl FnOnce(&Recording)) -> BTreeSet<String> {
+    let r = Recording {
         values: [
             (
                 "JWT_ACCESS_SECRET",
@@ -153,27 +155,62 @@ fn recording() -> Recording {
                 "JWT_REFRESH_SECRET",
                 "template-test-refresh-secret-0123456789a",
             ),
+            ("JWT_ISSUER", "https://auth.example.com"),
+            ("JWT_AUDIENCE", "https://api.example.com"),
             ("USERS_TABLE", "u"),
             ("SESSIONS_TABLE", "s"),
         ]
         .into(),
         asked: Default::default(),
-    }
-}
-
-/// Every variable the register/login/refresh/logout functions read.
-fn read_by_auth_functions() -> BTreeSet<String> {
-    let r = recording();
-    token::TokenConfig::from_source(&r).expect("token config");
-    accounts::StoreConfig::from_source(&r).expect("store config");
-    web::HttpConfig::from_source(&r).expect("http config");
+    };
+    build(&r);
     r.asked.into_inner()
 }
 
-fn read_by_authorizer() -> BTreeSet<String> {
-    let r = recording();
-    authorizer::Authorizer::from_source(&r).expect("authorizer config");
-    r.asked.into_inner()
+/// A client that is never built: reading the configuration makes no call.
+fn client() -> accounts::client::LazyClient {
+    accounts::client::LazyClient::new(accounts::client::Settings {
+        region: "eu-west-1".into(),
+        endpoint: None,
+    })
+}
+
+/// What each function's code reads, by its logical id in the template.
+fn read_by_each_function() -> Vec<(&'static str, BTreeSet<String>)> {
+    use handlers::FromEnv;
+    vec![
+        (
+            "RegisterFunction",
+            read_by(|r| {
+                handlers::Register::from_source(r, client()).expect("register config");
+            }),
+        ),
+        (
+            "LoginFunction",
+            read_by(|r| {
+                handlers::Login::from_source(r, client()).expect("login config");
+            }),
+        ),
+        (
+            "RefreshFunction",
+            read_by(|r| {
+                handlers::Refresh::from_source(r, client()).expect("refresh config");
+            }),
+        ),
+        (
+            "LogoutFunction",
+            read_by(|r| {
+                handlers::Logout::from_source(r, client()).expect("logout config");
+            }),
+        ),
+        (
+            "AuthorizerFunction",
+            read_by(|r| {
+                authorizer::Authorizer::from_source(r).expect("authorizer config");
+            }),
+        ),
+        ("MeFunction", BTreeSet::new()),
+    ]
 }
 
 fn template_env(function: &str) -> BTreeSet<String> {
@@ -196,20 +233,39 @@ fn template_env(function: &str) -> BTreeSet<String> {
 
 #[test]
 fn each_function_gets_exactly_the_variables_its_code_reads() {
-    let auth = read_by_auth_functions();
-    for f in [
-        "RegisterFunction",
-        "LoginFunction",
-        "RefreshFunction",
-        "LogoutFunction",
-    ] {
-        assert_eq!(template_env(f), auth, "{f}");
+    for (function, reads) in read_by_each_function() {
+        assert_eq!(template_env(function), reads, "{function}");
     }
-    assert_eq!(template_env("AuthorizerFunction"), read_by_authorizer());
-    assert_eq!(
-        template_env("MeFunction"),
-        BTreeSet::new(),
-        "me reads nothing"
+}
+
+#[test]
+fn every_function_of_the_template_is_checked() {
+    let t = template();
+    let functions: BTreeSet<&str> = t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .filter_map(|(k, _)| k.as_str())
+        .collect();
+    let checked: BTreeSet<&str> = read_by_each_function()
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(functions, checked);
+}
+
+#[test]
+fn register_holds_no_signing_key_and_logout_nothing_that_signs_access_tokens() {
+    let register = template_env("RegisterFunction");
+    assert!(
+        !register.iter().any(|v| v.starts_with("JWT_")),
+        "{register:?}"
+    );
+    let logout = template_env("LogoutFunction");
+    assert!(
+        !logout.iter().any(|v| v.starts_with("JWT_ACCESS")),
+        "{logout:?}"
     );
 }
 

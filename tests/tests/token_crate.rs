@@ -4,24 +4,30 @@
 use std::collections::HashMap;
 use std::process::Command;
 
-use token::{AccessConfig, AccessTokens, TokenConfig, TokenError, Tokens, unix_now};
+use token::{AccessIssuer, AccessVerifier, TokenError, unix_now};
 
 const ACCESS: &str = "it-access-secret-0123456789abcdefghijklmn";
 const REFRESH: &str = "it-refresh-secret-0123456789abcdefghijklm";
 
 #[test]
 fn authorizer_config_verifies_what_the_login_config_issues() {
-    let full: HashMap<&str, &str> = [
+    let parties = [
+        ("JWT_ISSUER", "https://auth.example.com"),
+        ("JWT_AUDIENCE", "https://api.example.com"),
+    ];
+    let mut login: HashMap<&str, &str> = [
         ("JWT_ACCESS_SECRET", ACCESS),
         ("JWT_REFRESH_SECRET", REFRESH),
     ]
     .into();
-    let login = Tokens::new(&TokenConfig::from_source(&full).unwrap());
-    let only_access: HashMap<&str, &str> = [("JWT_ACCESS_SECRET", ACCESS)].into();
-    let authorizer = AccessTokens::new(&AccessConfig::from_source(&only_access).unwrap());
+    login.extend(parties);
+    let login = AccessIssuer::from_source(&login).unwrap();
+    let mut only_access: HashMap<&str, &str> = [("JWT_ACCESS_SECRET", ACCESS)].into();
+    only_access.extend(parties);
+    let authorizer = AccessVerifier::from_source(&only_access).unwrap();
 
     let now = unix_now();
-    let issued = login.access.issue("u1", &["user".into()], now).unwrap();
+    let issued = login.issue("u1", &["user".into()], now).unwrap();
     assert_eq!(authorizer.verify(&issued.token, now).unwrap().sub, "u1");
     assert_eq!(
         authorizer.verify(&issued.token, now + 900 + 5),

@@ -6,33 +6,21 @@
 //!
 //! Run with `cargo bench -p authorizer` (or `make bench`); CI only compiles it.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 
 use authorizer::Authorizer;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-
-const NOW: u64 = 1_800_000_000;
-const SECRET: &str = "bench-access-secret-0123456789abcdefghijk";
-
-fn config() -> HashMap<&'static str, &'static str> {
-    [
-        ("JWT_ACCESS_SECRET", SECRET),
-        ("JWT_ISSUER", "https://auth.example.com"),
-        ("JWT_AUDIENCE", "https://api.example.com"),
-    ]
-    .into()
-}
+use testkit::fixed::{ACCESS_SECRET as SECRET, NOW, env};
 
 fn event(file: &str, token: &str) -> Vec<u8> {
     file.replace("REPLACE_ME", token).into_bytes()
 }
 
 fn handler(c: &mut Criterion) {
-    let authorizer = Authorizer::from_source(&config()).expect("bench config");
-    let tokens = token::AccessTokens::new(&token::AccessConfig::from_source(&config()).unwrap());
+    let authorizer = Authorizer::from_source(&env()).expect("bench config");
+    let tokens = token::AccessIssuer::from_source(&env()).expect("bench config");
     let roles = vec!["user".to_owned(), "admin".to_owned()];
     let token = tokens.issue("user-0001", &roles, NOW).unwrap().token;
     let (signed, _) = token.rsplit_once('.').expect("three segments");
@@ -62,8 +50,8 @@ fn handler(c: &mut Criterion) {
         ),
     ];
     for (name, bytes) in &events {
-        let answer = authorizer::invoke(&authorizer, bytes, NOW).expect("allowed");
-        let text = String::from_utf8_lossy(&answer);
+        let answer = authorizer.invoke(bytes, NOW).expect("allowed");
+        let text = answer.get();
         assert!(
             text.contains(r#""isAuthorized":true"#) || text.contains(r#""Effect":"Allow""#),
             "{name}: the bench must measure an allow: {text}"
@@ -80,14 +68,14 @@ fn handler(c: &mut Criterion) {
     });
     for (name, bytes) in &events {
         group.bench_function(*name, |b| {
-            b.iter(|| authorizer::invoke(&authorizer, black_box(bytes), NOW))
+            b.iter(|| authorizer.invoke(black_box(bytes), NOW))
         });
     }
     let dispatch = tracing::Dispatch::new(logging::subscriber(std::io::sink));
     tracing::dispatcher::with_default(&dispatch, || {
         for (name, bytes) in &events {
             group.bench_function(format!("{name}_logged"), |b| {
-                b.iter(|| authorizer::invoke(&authorizer, black_box(bytes), NOW))
+                b.iter(|| authorizer.invoke(black_box(bytes), NOW))
             });
         }
     });

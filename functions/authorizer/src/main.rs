@@ -17,11 +17,12 @@ async fn main() -> ExitCode {
         Err(error) => logging::refuse_start(&error),
     };
     let authorizer = &authorizer;
-    // The event arrives as raw JSON so that the authorizer parses it once,
-    // into only the fields it reads, and can deny a malformed event in its
-    // own shape instead of failing the invocation.
+    // The event arrives as raw JSON and the answer leaves as raw JSON: the
+    // authorizer parses the event once, into only the fields it reads, and
+    // can deny a malformed event in its own shape instead of failing the
+    // invocation.
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        authorizer.answer(event.payload.get().as_bytes(), token::unix_now())
+        authorizer.invoke(event.payload.get().as_bytes(), token::unix_now())
     });
     match lambda_runtime::run(handler).await {
         Ok(()) => ExitCode::SUCCESS,

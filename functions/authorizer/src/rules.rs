@@ -31,7 +31,7 @@
 
 use std::borrow::Cow;
 
-use token::config::Source;
+use config::Source;
 
 /// The environment variable holding the rules.
 pub const VAR: &str = "AUTHZ_RULES";

@@ -1,18 +1,19 @@
-//! The `logout` Lambda: wiring only. Configuration, keys and the DynamoDB
-//! client are built once per execution environment; the handler is
-//! [`handlers::logout`].
+//! The `logout` Lambda: wiring only. Its dependencies (configuration, keys, the
+//! DynamoDB client) are built once per execution environment from exactly the
+//! variables it reads; the handler is [`handlers::logout`].
 
+use handlers::FromEnv;
 use lambda_http::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
-    let app = match handlers::App::from_env() {
-        Ok(app) => app,
+    let deps = match handlers::Logout::from_env() {
+        Ok(deps) => deps,
         Err(e) => logging::refuse_start(&e),
     };
     run(service_fn(|req| async {
-        Ok::<_, Error>(handlers::logout(&app, req).await)
+        Ok::<_, Error>(handlers::logout(&deps, req).await)
     }))
     .await
 }

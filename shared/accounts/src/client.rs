@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Builder, Region, SharedHttpClient};
 use aws_smithy_http_client::tls;
-use token::config::{ConfigError, Env, Source};
+use config::{ConfigError, Env, Source};
 
 /// Connecting to DynamoDB takes milliseconds in a region; a second means down.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -86,7 +86,7 @@ impl Settings {
     /// As [`Settings::from_env`], from any [`Source`] (a map in tests).
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
         Ok(Self {
-            region: token::config::required(src, "AWS_REGION")?,
+            region: config::required(src, "AWS_REGION")?,
             endpoint: ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
                 .into_iter()
                 .find_map(|var| src.get(var).filter(|v| !v.trim().is_empty())),

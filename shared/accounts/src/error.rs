@@ -1,11 +1,18 @@
 //! Store errors: what the caller answers 409 for, what it answers 503 for
 //! (DynamoDB unreachable or throttled after retries), and what is our bug.
-//! Refusals of a refresh token are not errors: see [`crate::Refusal`].
+//! Refusals of a refresh token are not errors: see [`crate::Refusal`]. And
+//! the one reading of a conditional write's failure: [`conditional`].
 
 use std::error::Error;
 use std::fmt::Debug;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+
+use crate::item::Item;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -74,5 +81,67 @@ where
         }
         SdkError::ConstructionFailure(_) => StoreError::Internal(summary),
         _ => StoreError::Unavailable(summary),
+    }
+}
+
+/// What a conditional write came to, when its failure is an expected answer
+/// rather than an error.
+#[derive(Debug)]
+pub(crate) enum Conditional<T> {
+    /// The condition held and the write was made.
+    Written(T),
+    /// The condition failed; the item as it was, when the request asked for
+    /// it (`ReturnValuesOnConditionCheckFailure::AllOld`) and there was one.
+    Failed(Option<Item>),
+}
+
+/// The errors of the single-item writes, which all have a
+/// `ConditionalCheckFailedException` variant.
+pub(crate) trait ConditionCheck {
+    fn condition_failed(&self) -> Option<&ConditionalCheckFailedException>;
+}
+
+impl ConditionCheck for PutItemError {
+    fn condition_failed(&self) -> Option<&ConditionalCheckFailedException> {
+        match self {
+            PutItemError::ConditionalCheckFailedException(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl ConditionCheck for UpdateItemError {
+    fn condition_failed(&self) -> Option<&ConditionalCheckFailedException> {
+        match self {
+            UpdateItemError::ConditionalCheckFailedException(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl ConditionCheck for DeleteItemError {
+    fn condition_failed(&self) -> Option<&ConditionalCheckFailedException> {
+        match self {
+            DeleteItemError::ConditionalCheckFailedException(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Splits a conditional write's result into written, condition failed (with
+/// the old item), or a [`StoreError`] for every other failure.
+pub(crate) fn conditional<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+) -> Result<Conditional<T>, StoreError>
+where
+    E: ConditionCheck + ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Conditional::Written(out)),
+        Err(SdkError::ServiceError(se)) if se.err().condition_failed().is_some() => Ok(
+            Conditional::Failed(se.err().condition_failed().and_then(|c| c.item().cloned())),
+        ),
+        Err(e) => Err(sdk_error(e)),
     }
 }

@@ -1,9 +1,15 @@
 //! Users and their sessions on DynamoDB: the only state of the system.
 //!
-//! Everything here goes through [`Store`], built once at cold start from a
-//! configured client and [`StoreConfig`]. Expected outcomes (a taken
-//! username, a refused refresh) are values; [`StoreError`] is for what the
-//! caller cannot fix (DynamoDB unavailable: 503; anything else: 500).
+//! Each table has a handle ([`Users`], [`Sessions`]) built once at cold start
+//! from a shared client and the variable that names the table; [`Store`]
+//! holds both for the operations that span them (a login writes a session
+//! and clears the user's failure count in one transaction). A function holds
+//! only the handles it uses, and the policies it applies ([`LockoutPolicy`],
+//! [`SessionPolicy`]) are read by the functions that apply them.
+//!
+//! Expected outcomes (a taken username, a refused refresh) are values;
+//! [`StoreError`] is for what the caller cannot fix (DynamoDB unavailable:
+//! 503; anything else: 500).
 
 pub mod client;
 pub mod error;
@@ -12,78 +18,147 @@ pub mod schema;
 pub mod sessions;
 pub mod users;
 
-use token::config::{ConfigError, Env, Source};
+use std::time::Duration;
+
+use config::{ConfigError, Source, duration, number, required};
 
 pub use error::StoreError;
-pub use sessions::{Refusal, Rotation, Session, SessionPolicy};
-pub use users::{Attempt, InvalidUsername, LockoutPolicy, User, Username};
+pub use sessions::{Refusal, Rotation, Session};
+pub use users::{Attempt, InvalidUsername, User, Username};
 
-/// Names of the two tables.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tables {
-    pub users: String,
-    pub sessions: String,
+use crate::client::LazyClient;
+
+/// The users table (`USERS_TABLE`). Cloning shares the client.
+#[derive(Clone)]
+pub struct Users {
+    client: LazyClient,
+    table: String,
 }
 
-/// Store configuration from the environment: table names and lockout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreConfig {
-    pub tables: Tables,
-    pub lockout: LockoutPolicy,
+/// The sessions table (`SESSIONS_TABLE`). Cloning shares the client.
+#[derive(Clone)]
+pub struct Sessions {
+    client: LazyClient,
+    table: String,
 }
 
-impl StoreConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&Env)
+/// Both tables, for the operations that span them.
+#[derive(Clone)]
+pub struct Store {
+    pub users: Users,
+    pub sessions: Sessions,
+}
+
+impl Users {
+    /// The table named `table`, over `client`: a built
+    /// [`aws_sdk_dynamodb::Client`] or a [`LazyClient`] built on first use.
+    pub fn new(client: impl Into<LazyClient>, table: impl Into<String>) -> Self {
+        Self {
+            client: client.into(),
+            table: table.into(),
+        }
     }
 
-    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
-        use std::time::Duration;
-        use token::config::{duration, number, required};
+    /// The table named by `USERS_TABLE`.
+    pub fn from_source(
+        client: impl Into<LazyClient>,
+        src: &impl Source,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self::new(client, required(src, schema::USERS.env_var)?))
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+impl Sessions {
+    /// The table named `table`, over `client`.
+    pub fn new(client: impl Into<LazyClient>, table: impl Into<String>) -> Self {
+        Self {
+            client: client.into(),
+            table: table.into(),
+        }
+    }
+
+    /// The table named by `SESSIONS_TABLE`.
+    pub fn from_source(
+        client: impl Into<LazyClient>,
+        src: &impl Source,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self::new(client, required(src, schema::SESSIONS.env_var)?))
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+impl Store {
+    /// Both tables, named by `USERS_TABLE` and `SESSIONS_TABLE`, over one
+    /// shared client.
+    pub fn from_source(client: LazyClient, src: &impl Source) -> Result<Self, ConfigError> {
         Ok(Self {
-            tables: Tables {
-                users: required(src, schema::USERS.env_var)?,
-                sessions: required(src, schema::SESSIONS.env_var)?,
-            },
-            lockout: LockoutPolicy {
-                max_failures: number(src, "LOGIN_MAX_FAILURES", 5, 1, 1000)?,
-                lockout: duration(
-                    src,
-                    "LOGIN_LOCKOUT",
-                    "15m",
-                    Duration::from_secs(1),
-                    Duration::from_secs(24 * 3600),
-                )?
-                .as_secs(),
-            },
+            users: Users::from_source(client.clone(), src)?,
+            sessions: Sessions::from_source(client, src)?,
         })
     }
 }
 
-/// The DynamoDB store of users and sessions. Cloning shares the client.
-#[derive(Clone)]
-pub struct Store {
-    client: client::LazyClient,
-    tables: Tables,
-    lockout: LockoutPolicy,
-    sessions: SessionPolicy,
+/// `LOGIN_MAX_FAILURES` failures within `lockout_secs` lock the account for
+/// `lockout_secs` (`LOGIN_LOCKOUT`). The window is the lockout duration:
+/// failures older than a lockout would have lasted stop counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u64,
+    pub lockout_secs: u64,
 }
 
-impl Store {
-    /// A store over `client`: a built [`aws_sdk_dynamodb::Client`], or a
-    /// [`client::LazyClient`] that is built on first use.
-    pub fn new(
-        client: impl Into<client::LazyClient>,
-        config: StoreConfig,
-        sessions: SessionPolicy,
-    ) -> Self {
-        Self {
-            client: client.into(),
-            tables: config.tables,
-            lockout: config.lockout,
-            sessions,
-        }
+impl LockoutPolicy {
+    /// `LOGIN_MAX_FAILURES` (5, from 1 to 1000) and `LOGIN_LOCKOUT` (15m,
+    /// from 1 s to 24 h).
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            max_failures: number(src, "LOGIN_MAX_FAILURES", 5, 1, 1000)?,
+            lockout_secs: duration(
+                src,
+                "LOGIN_LOCKOUT",
+                "15m",
+                Duration::from_secs(1),
+                Duration::from_secs(24 * 3600),
+            )?
+            .as_secs(),
+        })
     }
+}
+
+/// How long a session lives at most, counted from login
+/// (`SESSION_MAX_LIFETIME`, 30d, from 1 minute to 366 days): login applies it.
+pub fn session_max_lifetime_secs(src: &impl Source) -> Result<u64, ConfigError> {
+    duration(
+        src,
+        "SESSION_MAX_LIFETIME",
+        "30d",
+        Duration::from_secs(60),
+        Duration::from_secs(366 * 24 * 3600),
+    )
+    .map(|d| d.as_secs())
+}
+
+/// How long after a rotation the immediately previous refresh token still
+/// gets the same successor back instead of counting as reuse
+/// (`REFRESH_REUSE_INTERVAL`, 10s, at most 5 minutes): refresh applies it.
+pub fn reuse_interval_secs(src: &impl Source) -> Result<u64, ConfigError> {
+    duration(
+        src,
+        "REFRESH_REUSE_INTERVAL",
+        "10s",
+        Duration::ZERO,
+        Duration::from_secs(300),
+    )
+    .map(|d| d.as_secs())
 }
 
 #[cfg(test)]
@@ -92,59 +167,82 @@ mod tests {
 
     use super::*;
 
-    fn parse(pairs: &[(&str, &str)]) -> Result<StoreConfig, ConfigError> {
-        let m: HashMap<&str, &str> = pairs.iter().copied().collect();
-        StoreConfig::from_source(&m)
+    fn map(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+        pairs.iter().copied().collect()
     }
-
-    const TABLES: [(&str, &str); 2] = [("USERS_TABLE", "u"), ("SESSIONS_TABLE", "s")];
 
     #[test]
     fn defaults_lock_after_5_failures_for_15_minutes() {
-        let c = parse(&TABLES).unwrap();
-        assert_eq!(c.tables.users, "u");
-        assert_eq!(c.tables.sessions, "s");
         assert_eq!(
-            c.lockout,
-            LockoutPolicy {
+            LockoutPolicy::from_source(&map(&[])),
+            Ok(LockoutPolicy {
                 max_failures: 5,
-                lockout: 900
-            }
-        );
-    }
-
-    #[test]
-    fn table_names_are_required() {
-        assert_eq!(
-            parse(&[("USERS_TABLE", "u")]),
-            Err(ConfigError::Missing {
-                var: "SESSIONS_TABLE"
+                lockout_secs: 900
             })
-        );
-        assert_eq!(
-            parse(&[("USERS_TABLE", " "), ("SESSIONS_TABLE", "s")]),
-            Err(ConfigError::Empty { var: "USERS_TABLE" })
         );
     }
 
     #[test]
     fn lockout_settings_are_read_and_checked() {
-        let mut pairs = TABLES.to_vec();
-        pairs.extend([("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT", "1h")]);
-        let c = parse(&pairs).unwrap();
-        assert_eq!(c.lockout.max_failures, 3);
-        assert_eq!(c.lockout.lockout, 3600);
-
-        let mut bad = TABLES.to_vec();
-        bad.push(("LOGIN_MAX_FAILURES", "five"));
+        let c = LockoutPolicy::from_source(&map(&[
+            ("LOGIN_MAX_FAILURES", "3"),
+            ("LOGIN_LOCKOUT", "1h"),
+        ]))
+        .unwrap();
+        assert_eq!((c.max_failures, c.lockout_secs), (3, 3600));
         assert_eq!(
-            parse(&bad),
+            LockoutPolicy::from_source(&map(&[("LOGIN_MAX_FAILURES", "five")])),
             Err(ConfigError::NotANumber {
                 var: "LOGIN_MAX_FAILURES"
             })
         );
-        let mut zero = TABLES.to_vec();
-        zero.push(("LOGIN_MAX_FAILURES", "0"));
-        assert!(matches!(parse(&zero), Err(ConfigError::OutOfRange { .. })));
+        assert!(matches!(
+            LockoutPolicy::from_source(&map(&[("LOGIN_MAX_FAILURES", "0")])),
+            Err(ConfigError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn session_lifetimes_default_to_30_days_and_10_seconds() {
+        assert_eq!(session_max_lifetime_secs(&map(&[])), Ok(30 * 86400));
+        assert_eq!(reuse_interval_secs(&map(&[])), Ok(10));
+        assert_eq!(
+            session_max_lifetime_secs(&map(&[("SESSION_MAX_LIFETIME", "90d")])),
+            Ok(90 * 86400)
+        );
+        assert_eq!(
+            reuse_interval_secs(&map(&[("REFRESH_REUSE_INTERVAL", "0")])),
+            Ok(0)
+        );
+        assert!(matches!(
+            reuse_interval_secs(&map(&[("REFRESH_REUSE_INTERVAL", "1h")])),
+            Err(ConfigError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn table_names_are_required() {
+        let client = || {
+            LazyClient::new(client::Settings {
+                region: "r".into(),
+                endpoint: None,
+            })
+        };
+        assert!(matches!(
+            Users::from_source(client(), &map(&[])),
+            Err(ConfigError::Missing { var: "USERS_TABLE" })
+        ));
+        assert!(matches!(
+            Sessions::from_source(client(), &map(&[("SESSIONS_TABLE", " ")])),
+            Err(ConfigError::Empty {
+                var: "SESSIONS_TABLE"
+            })
+        ));
+        let store = Store::from_source(
+            client(),
+            &map(&[("USERS_TABLE", "u"), ("SESSIONS_TABLE", "s")]),
+        )
+        .unwrap();
+        assert_eq!((store.users.table(), store.sessions.table()), ("u", "s"));
     }
 }

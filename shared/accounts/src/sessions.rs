@@ -7,18 +7,17 @@
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     DeleteRequest, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update, WriteRequest,
 };
 use token::{RefreshClaims, RefreshGrant};
 
-use crate::Store;
-use crate::error::{StoreError, sdk_error};
+use crate::error::{Conditional, StoreError, conditional, sdk_error};
 use crate::item::{Item, get_list, get_n, get_opt_s, get_s, list, n, s};
 use crate::schema::SESSIONS_BY_USER;
 use crate::users::{User, Username};
+use crate::{LockoutPolicy, Sessions, Store};
 
 /// Longest user-agent string kept with a session (a hint for listing).
 pub const MAX_USER_AGENT: usize = 256;
@@ -98,32 +97,19 @@ pub enum Refusal {
     Reused { user_id: String, sid: String },
 }
 
-/// How sessions live, from the token configuration (seconds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionPolicy {
-    pub reuse_interval: u64,
-    pub max_lifetime: u64,
-}
-
-impl From<&token::Tokens> for SessionPolicy {
-    fn from(t: &token::Tokens) -> Self {
-        Self {
-            reuse_interval: t.reuse_interval,
-            max_lifetime: t.session_max_lifetime,
-        }
-    }
-}
-
 impl Store {
-    /// Starts a session for `user` at login, after [`Store::begin_login`] and
-    /// a verified password: one transaction that writes the session and
+    /// Starts a session for `user` at login, after [`crate::Users::begin_login`]
+    /// and a verified password: one transaction that writes the session and
     /// clears the attempt count, refused with [`StoreError::AccountLocked`]
-    /// if the account was locked meanwhile.
+    /// if the account was locked meanwhile. The session ends `max_lifetime_secs`
+    /// from now at the latest.
     pub async fn start_session(
         &self,
         user: &User,
         username: &Username,
         user_agent: Option<&str>,
+        max_lifetime_secs: u64,
+        lockout: LockoutPolicy,
         now: u64,
     ) -> Result<Session, StoreError> {
         let session = Session {
@@ -133,7 +119,7 @@ impl Store {
             generation: 0,
             rotated_at: now,
             created_at: now,
-            expires_at: now.saturating_add(self.sessions.max_lifetime),
+            expires_at: now.saturating_add(max_lifetime_secs),
             user_agent: user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
         };
         let mut item: Item = [
@@ -152,7 +138,7 @@ impl Store {
             item.insert("user_agent".to_owned(), s(ua.as_str()));
         }
         let put = Put::builder()
-            .table_name(&self.tables.sessions)
+            .table_name(&self.sessions.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(sid)")
             .build()
@@ -160,7 +146,7 @@ impl Store {
         // The attempt was counted by begin_login: clear the count, unless a
         // racing failure locked the account meanwhile (then no session).
         let reset = Update::builder()
-            .table_name(&self.tables.users)
+            .table_name(&self.users.table)
             .key("username", s(username.key()))
             .update_expression("SET failed_logins = :zero, failed_since = :zero")
             .condition_expression(
@@ -172,6 +158,7 @@ impl Store {
             .build()
             .map_err(StoreError::internal)?;
         let result = self
+            .users
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
@@ -188,7 +175,7 @@ impl Store {
                 .collect();
             if codes.get(1) == Some(&"ConditionalCheckFailed") {
                 return Err(StoreError::AccountLocked {
-                    retry_after: self.lockout.lockout,
+                    retry_after: lockout.lockout_secs,
                 });
             }
             if codes.contains(&"TransactionConflict") {
@@ -200,15 +187,24 @@ impl Store {
         result.map_err(sdk_error)?;
         Ok(session)
     }
+}
 
+impl Sessions {
     /// Trades a verified refresh token's claims for the session's next
-    /// generation, following the rotation rules of DESIGN.md. One request on
-    /// the happy path and on a replay; two when reuse revokes the session.
-    pub async fn rotate(&self, claims: &RefreshClaims, now: u64) -> Result<Rotation, StoreError> {
+    /// generation, following the rotation rules (ARCHITECTURE.md, "Sessions"):
+    /// the immediately previous token within `reuse_interval_secs` gets the
+    /// same successor back. One request on the happy path and on a replay;
+    /// two when reuse revokes the session.
+    pub async fn rotate(
+        &self,
+        claims: &RefreshClaims,
+        reuse_interval_secs: u64,
+        now: u64,
+    ) -> Result<Rotation, StoreError> {
         let result = self
             .client
             .update_item()
-            .table_name(&self.tables.sessions)
+            .table_name(&self.table)
             .key("sid", s(claims.sid.as_str()))
             .condition_expression("user_id = :uid AND gen = :gen AND expires_at > :now")
             .update_expression("SET gen = :next, rotated_at = :now")
@@ -220,18 +216,12 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        let old = match result {
-            Ok(out) => {
+        let old = match conditional(result)? {
+            Conditional::Written(out) => {
                 let item = out.attributes().ok_or(StoreError::Corrupt("sid"))?;
                 return Ok(Rotation::Rotated(Session::try_from(item)?));
             }
-            Err(SdkError::ServiceError(se)) => match se.err() {
-                UpdateItemError::ConditionalCheckFailedException(c) => {
-                    c.item().map(Session::try_from).transpose()?
-                }
-                _ => return Err(sdk_error(SdkError::ServiceError(se))),
-            },
-            Err(e) => return Err(sdk_error(e)),
+            Conditional::Failed(old) => old.as_ref().map(Session::try_from).transpose()?,
         };
         let Some(current) = old.filter(|o| o.user_id == claims.sub) else {
             return Ok(Rotation::Refused(Refusal::Unknown));
@@ -240,12 +230,7 @@ impl Store {
             return Ok(Rotation::Refused(Refusal::Expired));
         }
         let is_previous = current.generation == claims.generation.saturating_add(1);
-        if is_previous
-            && now
-                < current
-                    .rotated_at
-                    .saturating_add(self.sessions.reuse_interval)
-        {
+        if is_previous && now < current.rotated_at.saturating_add(reuse_interval_secs) {
             return Ok(Rotation::Replayed(current));
         }
         self.revoke_session(&current.sid, &current.user_id).await?;
@@ -266,19 +251,18 @@ impl Store {
         let result = self
             .client
             .delete_item()
-            .table_name(&self.tables.sessions)
+            .table_name(&self.table)
             .key("sid", s(sid))
             .condition_expression("user_id = :uid")
             .expression_attribute_values(":uid", s(user_id))
             .return_values(ReturnValue::AllOld)
             .send()
             .await;
-        match result {
-            Ok(out) => out.attributes().map(|item| get_n(item, "gen")).transpose(),
-            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                Ok(None)
+        match conditional(result)? {
+            Conditional::Written(out) => {
+                out.attributes().map(|item| get_n(item, "gen")).transpose()
             }
-            Err(e) => Err(sdk_error(e)),
+            Conditional::Failed(_) => Ok(None),
         }
     }
 
@@ -290,7 +274,7 @@ impl Store {
         let mut pages = self
             .client
             .query()
-            .table_name(&self.tables.sessions)
+            .table_name(&self.table)
             .index_name(SESSIONS_BY_USER)
             .key_condition_expression("user_id = :uid")
             .expression_attribute_values(":uid", s(user_id))
@@ -308,7 +292,7 @@ impl Store {
 
     /// Ends every session of a user: one query of the index, then deletes in
     /// batches of 25 (`1 + ceil(n / 25)` requests). Returns how many ended.
-    /// Logout calls it only after [`Store::revoke_session`] found the
+    /// Logout calls it only after [`Sessions::revoke_session`] found the
     /// presented session live.
     pub async fn revoke_all_sessions(&self, user_id: &str) -> Result<usize, StoreError> {
         let sids: Vec<String> = self
@@ -334,13 +318,13 @@ impl Store {
                 let out = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.tables.sessions, pending)
+                    .request_items(&self.table, pending)
                     .send()
                     .await
                     .map_err(sdk_error)?;
                 pending = out
                     .unprocessed_items()
-                    .and_then(|u| u.get(&self.tables.sessions))
+                    .and_then(|u| u.get(&self.table))
                     .cloned()
                     .unwrap_or_default();
                 if pending.is_empty() {

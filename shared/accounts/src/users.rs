@@ -1,14 +1,11 @@
 //! Users: registration with case-insensitive unique usernames, lookup, and
 //! the failed-login counter that locks an account.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use crate::Store;
-use crate::error::{StoreError, sdk_error};
+use crate::error::{Conditional, StoreError, conditional, sdk_error};
 use crate::item::{Item, get_list, get_n, get_n_or_zero, get_s, list, n, s};
+use crate::{LockoutPolicy, Users};
 
 /// Roles every new user gets.
 pub const DEFAULT_ROLES: &[&str] = &["user"];
@@ -94,15 +91,6 @@ impl TryFrom<&Item> for User {
     }
 }
 
-/// `LOGIN_MAX_FAILURES` failures within `window` seconds lock the account for
-/// `lockout` seconds. The window is the lockout duration: failures older than
-/// a lockout would have lasted stop counting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockoutPolicy {
-    pub max_failures: u64,
-    pub lockout: u64,
-}
-
 /// What a login attempt may do, decided before any password is hashed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
@@ -116,7 +104,7 @@ pub enum Attempt {
     Locked { retry_after: u64 },
 }
 
-impl Store {
+impl Users {
     /// Creates a user with the default roles. Usernames are unique without
     /// regard to case: one conditional write, no read first.
     pub async fn create_user(
@@ -139,7 +127,7 @@ impl Store {
         let result = self
             .client
             .put_item()
-            .table_name(&self.tables.users)
+            .table_name(&self.table)
             .item("username", s(username.key()))
             .item("display_name", s(user.username.as_str()))
             .item("user_id", s(user.user_id.as_str()))
@@ -151,20 +139,12 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(user),
-            Err(SdkError::ServiceError(se)) => match se.err() {
-                // The SDK retried a write whose answer was lost: the user
-                // found is the one this call created (its fresh user_id).
-                PutItemError::ConditionalCheckFailedException(c)
-                    if c.item().is_some_and(|i| holds(i, "user_id", &user.user_id)) =>
-                {
-                    Ok(user)
-                }
-                PutItemError::ConditionalCheckFailedException(_) => Err(StoreError::UsernameTaken),
-                _ => Err(sdk_error(SdkError::ServiceError(se))),
-            },
-            Err(e) => Err(sdk_error(e)),
+        match conditional(result)? {
+            Conditional::Written(_) => Ok(user),
+            // The SDK retried a write whose answer was lost: the user found
+            // is the one this call created (its fresh user_id).
+            Conditional::Failed(Some(old)) if holds(&old, "user_id", &user.user_id) => Ok(user),
+            Conditional::Failed(_) => Err(StoreError::UsernameTaken),
         }
     }
 
@@ -174,7 +154,7 @@ impl Store {
         let out = self
             .client
             .get_item()
-            .table_name(&self.tables.users)
+            .table_name(&self.table)
             .key("username", s(username.key()))
             .consistent_read(true)
             .send()
@@ -189,15 +169,20 @@ impl Store {
     /// are counted, so however many logins race, at most that many passwords
     /// are ever checked per window. A success clears the count
     /// ([`Store::start_session`]); a failure may start or lock the window
-    /// ([`Store::record_login_failure`]).
-    pub async fn begin_login(&self, username: &Username, now: u64) -> Result<Attempt, StoreError> {
+    /// ([`Users::record_login_failure`]).
+    pub async fn begin_login(
+        &self,
+        username: &Username,
+        policy: LockoutPolicy,
+        now: u64,
+    ) -> Result<Attempt, StoreError> {
         // Names this attempt in the item, so that the SDK's retry of a write
         // whose answer was lost finds it counted instead of counting it again.
         let attempt = uuid::Uuid::new_v4().simple().to_string();
         let result = self
             .client
             .update_item()
-            .table_name(&self.tables.users)
+            .table_name(&self.table)
             .key("username", s(username.key()))
             .update_expression(
                 "SET failed_logins = if_not_exists(failed_logins, :zero) + :one, \
@@ -212,28 +197,22 @@ impl Store {
             .expression_attribute_values(":attempt", s(attempt.as_str()))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(self.lockout.max_failures))
+            .expression_attribute_values(":max", n(policy.max_failures))
             .expression_attribute_values(":now", n(now))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        let old = match result {
-            Ok(out) => {
+        let old = match conditional(result)? {
+            Conditional::Written(out) => {
                 let item = out.attributes().ok_or(StoreError::Corrupt("username"))?;
                 return Ok(Attempt::Proceed(User::try_from(item)?));
             }
-            Err(SdkError::ServiceError(se)) => match se.err() {
-                UpdateItemError::ConditionalCheckFailedException(c) => match c.item() {
-                    None => return Ok(Attempt::UnknownUser),
-                    Some(item) if holds(item, "attempt_id", &attempt) => {
-                        return Ok(Attempt::Proceed(User::try_from(item)?));
-                    }
-                    Some(item) => User::try_from(item)?,
-                },
-                _ => return Err(sdk_error(SdkError::ServiceError(se))),
-            },
-            Err(e) => return Err(sdk_error(e)),
+            Conditional::Failed(None) => return Ok(Attempt::UnknownUser),
+            Conditional::Failed(Some(item)) if holds(&item, "attempt_id", &attempt) => {
+                return Ok(Attempt::Proceed(User::try_from(&item)?));
+            }
+            Conditional::Failed(Some(item)) => User::try_from(&item)?,
         };
         if let Some(retry_after) = old.locked_for(now) {
             return Ok(Attempt::Locked { retry_after });
@@ -244,7 +223,7 @@ impl Store {
         let live_until = old
             .failed_since
             .max(old.last_attempt)
-            .saturating_add(self.lockout.lockout);
+            .saturating_add(policy.lockout_secs);
         if live_until > now {
             return Ok(Attempt::Locked {
                 retry_after: live_until - now,
@@ -265,7 +244,7 @@ impl Store {
         let result = self
             .client
             .update_item()
-            .table_name(&self.tables.users)
+            .table_name(&self.table)
             .key("username", s(username.key()))
             .update_expression(
                 "SET failed_logins = :one, failed_since = :zero, last_attempt = :now, \
@@ -285,27 +264,21 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(out) => {
+        match conditional(result)? {
+            Conditional::Written(out) => {
                 let item = out.attributes().ok_or(StoreError::Corrupt("username"))?;
                 Ok(Attempt::Proceed(User::try_from(item)?))
             }
-            Err(SdkError::ServiceError(se)) => match se.err() {
-                UpdateItemError::ConditionalCheckFailedException(c) => match c.item() {
-                    // Our own restart, retried after its answer was lost.
-                    Some(item) if holds(item, "attempt_id", attempt) => {
-                        Ok(Attempt::Proceed(User::try_from(item)?))
-                    }
-                    // Another login restarted it first: this one waits its turn.
-                    _ => Ok(Attempt::Locked { retry_after: 1 }),
-                },
-                _ => Err(sdk_error(SdkError::ServiceError(se))),
-            },
-            Err(e) => Err(sdk_error(e)),
+            // Our own restart, retried after its answer was lost.
+            Conditional::Failed(Some(item)) if holds(&item, "attempt_id", attempt) => {
+                Ok(Attempt::Proceed(User::try_from(&item)?))
+            }
+            // Another login restarted it first: this one waits its turn.
+            Conditional::Failed(_) => Ok(Attempt::Locked { retry_after: 1 }),
         }
     }
 
-    /// Records that the attempt [`Store::begin_login`] counted for `user` had
+    /// Records that the attempt [`Users::begin_login`] counted for `user` had
     /// a wrong password, and returns `Some(locked_until)` when it locks the
     /// account. The attempt is already counted; this only starts the window
     /// (first failure), restarts a stale one, or locks (the failure that
@@ -314,54 +287,48 @@ impl Store {
         &self,
         user: &User,
         username: &Username,
+        policy: LockoutPolicy,
         now: u64,
     ) -> Result<Option<u64>, StoreError> {
-        let policy = self.lockout;
-        let stale = user.failed_since > 0 && user.failed_since + policy.lockout <= now;
+        let stale = user.failed_since > 0 && user.failed_since + policy.lockout_secs <= now;
         let req = self
             .client
             .update_item()
-            .table_name(&self.tables.users)
+            .table_name(&self.table)
             .key("username", s(username.key()));
-        let req = if user.failed_logins >= policy.max_failures && !stale {
-            let until = now + policy.lockout;
-            let locked = req
+        let (req, locks_until) = if user.failed_logins >= policy.max_failures && !stale {
+            let until = now + policy.lockout_secs;
+            let req = req
                 .update_expression(
                     "SET locked_until = :until, failed_logins = :zero, failed_since = :zero",
                 )
                 .condition_expression("attribute_exists(username)")
                 .expression_attribute_values(":until", n(until))
                 .expression_attribute_values(":zero", n(0));
-            return match locked.send().await {
-                Ok(_) => Ok(Some(until)),
-                Err(SdkError::ServiceError(se))
-                    if se.err().is_conditional_check_failed_exception() =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(sdk_error(e)),
-            };
+            (req, Some(until))
         } else if user.failed_since == 0 {
-            req.update_expression("SET failed_since = :now")
+            let req = req
+                .update_expression("SET failed_since = :now")
                 .condition_expression("attribute_not_exists(failed_since) OR failed_since = :zero")
                 .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":zero", n(0));
+            (req, None)
         } else if stale {
-            req.update_expression("SET failed_logins = :one, failed_since = :now")
+            let req = req
+                .update_expression("SET failed_logins = :one, failed_since = :now")
                 .condition_expression("failed_since = :since")
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":since", n(user.failed_since))
+                .expression_attribute_values(":since", n(user.failed_since));
+            (req, None)
         } else {
             return Ok(None);
         };
-        match req.send().await {
-            // A racing failure already started or restarted the window.
-            Ok(_) => Ok(None),
-            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                Ok(None)
-            }
-            Err(e) => Err(sdk_error(e)),
+        match conditional(req.send().await)? {
+            Conditional::Written(_) => Ok(locks_until),
+            // The user is gone, or a racing failure already started or
+            // restarted the window.
+            Conditional::Failed(_) => Ok(None),
         }
     }
 }

@@ -1,12 +1,14 @@
-//! The four auth endpoints as plain async functions: an API Gateway request
-//! in (any front), an answer out. Each function's `main.rs` builds an [`App`]
-//! once at cold start and hands it requests; tests call the same functions
-//! with real event JSON.
+//! The auth endpoints as plain async functions: an API Gateway request in
+//! (any front), an answer out. Each endpoint has its own set of dependencies
+//! ([`Register`], [`Login`], [`Refresh`], [`Logout`]), built once at cold
+//! start from exactly the variables it reads; its `main.rs` builds it and
+//! hands it requests, and tests call the same functions with real event
+//! JSON.
 //!
-//! Audit events are `info`/`warn` logs with an `event` field (`login_success`,
-//! `login_failure`, `lockout`, `refresh`, `refresh_reuse_detected`,
-//! `logout`), carrying `sub`/`sid` where known and never a token, password
-//! or secret.
+//! Audit events are `info`/`warn` logs with an `event` field (`register`,
+//! `login_success`, `login_failure`, `lockout`, `refresh`,
+//! `refresh_reuse_detected`, `logout`), carrying `sub`/`sid` where known and
+//! never a token, password or secret.
 
 mod login;
 mod logout;
@@ -14,40 +16,82 @@ mod refresh;
 mod register;
 
 use accounts::client::{LazyClient, Settings};
-use accounts::{Session, SessionPolicy, Store, StoreConfig, StoreError};
+use accounts::{Session, StoreError};
+use config::{ConfigError, Env, Source, flag};
 use lambda_http::{Body, Request, Response};
-use token::config::ConfigError;
-use token::{TokenConfig, TokenError, Tokens};
+use token::{AccessIssuer, RefreshIssuer, TokenError};
 use web::response::TokenPair;
-use web::{ApiError, HttpConfig};
+use web::{ApiError, Cookies, Origins};
 
-pub use login::login;
-pub use logout::logout;
-pub use refresh::refresh;
-pub use register::register;
+pub use login::{Login, login};
+pub use logout::{Logout, logout};
+pub use refresh::{Refresh, refresh};
+pub use register::{Register, register};
 
-/// Everything a handler needs, built once per execution environment.
-pub struct App {
-    pub tokens: Tokens,
-    pub store: Store,
-    pub http: HttpConfig,
+/// Builds a function's dependencies from the process environment, with a
+/// DynamoDB client that is built on the first request that needs it (the
+/// function is ready without parsing the system CA bundle).
+pub trait FromEnv: Sized {
+    /// From `src`, over `client`.
+    fn from_source(src: &impl Source, client: LazyClient) -> Result<Self, ConfigError>;
+
+    /// From the process environment, over a client from the Lambda
+    /// environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL_DYNAMODB`).
+    fn from_env() -> Result<Self, ConfigError> {
+        let client = LazyClient::new(Settings::from_source(&Env)?);
+        Self::from_source(&Env, client)
+    }
 }
 
-impl App {
-    /// Reads and checks every variable; a bad one is reported by name. The
-    /// DynamoDB client is built on the first request that needs it, so the
-    /// function is ready without parsing the system CA bundle.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let tokens = Tokens::new(&TokenConfig::from_env()?);
-        let store_config = StoreConfig::from_env()?;
-        let http = HttpConfig::from_env()?;
-        let client = LazyClient::new(Settings::from_env()?);
-        let store = Store::new(client, store_config, SessionPolicy::from(&tokens));
+/// What login and refresh answer with: both tokens signed, the refresh token
+/// in its cookie (and in the body when `REFRESH_TOKEN_IN_BODY`).
+pub struct Issuing {
+    pub access: AccessIssuer,
+    pub refresh: RefreshIssuer,
+    pub cookies: Cookies,
+    pub refresh_token_in_body: bool,
+}
+
+impl Issuing {
+    /// Reads both issuers (whose secrets must differ), `COOKIE_SECURE` and
+    /// `REFRESH_TOKEN_IN_BODY`.
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let access = AccessIssuer::from_source(src)?;
+        let refresh = RefreshIssuer::from_source(src)?;
+        token::ensure_distinct(&access.held_keys(), &refresh.held_keys())?;
         Ok(Self {
-            tokens,
-            store,
-            http,
+            access,
+            refresh,
+            cookies: Cookies::from_source(src)?,
+            refresh_token_in_body: flag(src, "REFRESH_TOKEN_IN_BODY", false)?,
         })
+    }
+
+    /// Signs an access token for the session's user and the session's
+    /// current refresh token, and answers them: the tail of login and of
+    /// refresh.
+    pub fn answer(&self, session: &Session, now: u64) -> Result<Response<Body>, ApiError> {
+        let access = self
+            .access
+            .issue(&session.user_id, &session.roles, now)
+            .map_err(signing_error)?;
+        let refresh = self
+            .refresh
+            .issue(&session.grant())
+            .map_err(signing_error)?;
+        Ok(web::response::tokens(
+            self.cookies,
+            self.refresh_token_in_body,
+            &TokenPair {
+                access_token: &access.token,
+                access_expires_in: access.expires_in,
+                refresh_token: &refresh.token,
+                // From now, not from issue: a replayed successor was issued up
+                // to REFRESH_REUSE_INTERVAL ago, and the cookie must not
+                // outlive it.
+                refresh_expires_in: refresh.expires_at.saturating_sub(now),
+            },
+        ))
     }
 }
 
@@ -70,32 +114,6 @@ pub(crate) fn signing_error(e: TokenError) -> ApiError {
     ApiError::Internal
 }
 
-/// Signs an access token for the session's user and the session's current
-/// refresh token, and answers them: the tail of login and of refresh.
-pub fn token_answer(app: &App, session: &Session, now: u64) -> Result<Answer, ApiError> {
-    let access = app
-        .tokens
-        .access
-        .issue(&session.user_id, &session.roles, now)
-        .map_err(signing_error)?;
-    let refresh = app
-        .tokens
-        .refresh
-        .issue(&session.grant())
-        .map_err(signing_error)?;
-    Ok(web::response::tokens(
-        &app.http,
-        &TokenPair {
-            access_token: &access.token,
-            access_expires_in: access.expires_in,
-            refresh_token: &refresh.token,
-            // From now, not from issue: a replayed successor was issued up to
-            // REFRESH_REUSE_INTERVAL ago, and the cookie must not outlive it.
-            refresh_expires_in: refresh.expires_at.saturating_sub(now),
-        },
-    ))
-}
-
 /// The client's user agent, kept with a session as a hint for listing.
 pub(crate) fn user_agent(req: &Request) -> Option<String> {
     req.headers()
@@ -113,7 +131,8 @@ pub(crate) enum Presented {
 }
 
 impl Presented {
-    pub(crate) fn from(req: &Request, body_token: Option<String>) -> Self {
+    /// The refresh token of `req`: its cookie, else `body_token`.
+    pub(crate) fn read(req: &Request, body_token: Option<String>) -> Self {
         match (web::cookie::read(req.headers()), body_token) {
             (Some(c), _) => Presented::Cookie(c),
             (None, Some(b)) if !b.is_empty() => Presented::Body(b),
@@ -121,9 +140,10 @@ impl Presented {
         }
     }
 
-    pub(crate) fn check_origin(&self, http: &HttpConfig, req: &Request) -> Result<(), ApiError> {
+    /// The CSRF rule: a cookie may only be used from an allowed origin.
+    pub(crate) fn check_origin(&self, origins: &Origins, req: &Request) -> Result<(), ApiError> {
         match self {
-            Presented::Cookie(_) => web::cors::check_cookie_origin(http, req.headers()),
+            Presented::Cookie(_) => web::cors::check_cookie_origin(origins, req.headers()),
             _ => Ok(()),
         }
     }
@@ -135,6 +155,3 @@ impl Presented {
         }
     }
 }
-
-/// Handler signature shared by the four endpoints.
-pub type Answer = Response<Body>;

@@ -2,16 +2,41 @@
 //! cookie. An unknown user and a wrong password get the same answer after
 //! the same one argon2id hash.
 
-use accounts::{Attempt, StoreError, Username};
-use lambda_http::Request;
-use web::ApiError;
+use accounts::client::LazyClient;
+use accounts::{Attempt, LockoutPolicy, Store, StoreError, Username};
+use config::{ConfigError, Source};
+use lambda_http::{Body, Request, Response};
 use web::forms::Credentials;
+use web::{ApiError, Origins};
 
-use crate::{Answer, App, store_error, token_answer, user_agent};
+use crate::{FromEnv, Issuing, store_error, user_agent};
+
+/// What login uses: both tables, both issuers (never a verifier), the
+/// lockout policy and the sessions' absolute lifetime.
+pub struct Login {
+    pub store: Store,
+    pub issuing: Issuing,
+    pub origins: Origins,
+    pub lockout: LockoutPolicy,
+    /// `SESSION_MAX_LIFETIME`, seconds.
+    pub session_max_lifetime_secs: u64,
+}
+
+impl FromEnv for Login {
+    fn from_source(src: &impl Source, client: LazyClient) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: Store::from_source(client, src)?,
+            issuing: Issuing::from_source(src)?,
+            origins: Origins::from_source(src)?,
+            lockout: LockoutPolicy::from_source(src)?,
+            session_max_lifetime_secs: accounts::session_max_lifetime_secs(src)?,
+        })
+    }
+}
 
 /// Checks the password and starts a session.
-pub async fn login(app: &App, req: Request) -> Answer {
-    web::cors::serve(&app.http, req, |req| handle(app, req)).await
+pub async fn login(deps: &Login, req: Request) -> Response<Body> {
+    web::cors::serve(&deps.origins, req, |req| handle(deps, req)).await
 }
 
 async fn verify_password(password: String, phc: Option<String>) -> Result<bool, ApiError> {
@@ -20,7 +45,7 @@ async fn verify_password(password: String, phc: Option<String>) -> Result<bool, 
         .map_err(|_| ApiError::Internal)
 }
 
-async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
+async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> {
     let body: Credentials = web::body::json(&req)?;
     if body.password.len() > password::MAX_PASSWORD_BYTES {
         return Err(ApiError::InvalidRequest(
@@ -33,9 +58,10 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
     let now = token::unix_now();
     // The attempt is counted before any hashing, so parallel guesses cannot
     // outrun the lockout: at most LOGIN_MAX_FAILURES passwords are checked.
-    let user = match app
+    let user = match deps
         .store
-        .begin_login(&username, now)
+        .users
+        .begin_login(&username, deps.lockout, now)
         .await
         .map_err(store_error)?
     {
@@ -55,9 +81,10 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         }
     };
     if !verify_password(body.password, Some(user.password_hash.clone())).await? {
-        let locked = app
+        let locked = deps
             .store
-            .record_login_failure(&user, &username, now)
+            .users
+            .record_login_failure(&user, &username, deps.lockout, now)
             .await
             .map_err(store_error)?;
         if let Some(until) = locked {
@@ -70,9 +97,16 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         return Err(ApiError::InvalidCredentials);
     }
 
-    let session = match app
+    let session = match deps
         .store
-        .start_session(&user, &username, user_agent(&req).as_deref(), now)
+        .start_session(
+            &user,
+            &username,
+            user_agent(&req).as_deref(),
+            deps.session_max_lifetime_secs,
+            deps.lockout,
+            now,
+        )
         .await
     {
         Ok(session) => session,
@@ -83,5 +117,5 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         Err(e) => return Err(store_error(e)),
     };
     tracing::info!(event = "login_success", sub = %user.user_id, sid = %session.sid, "login");
-    token_answer(app, &session, now)
+    deps.issuing.answer(&session, now)
 }

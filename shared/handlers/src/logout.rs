@@ -2,39 +2,63 @@
 //! ends every session of the user) → `204`, cookie cleared. Idempotent: an
 //! absent, expired or unknown token still answers 204.
 
-use lambda_http::Request;
+use accounts::Sessions;
+use accounts::client::LazyClient;
+use config::{ConfigError, Source};
 use lambda_http::http::StatusCode;
-use web::ApiError;
+use lambda_http::{Body, Request, Response};
+use token::RefreshVerifier;
 use web::forms::LogoutBody;
+use web::{ApiError, Cookies, Origins};
 
-use crate::{Answer, App, Presented, store_error};
+use crate::{FromEnv, Presented, store_error};
 
-/// Ends the presented session, or all of the user's sessions.
-pub async fn logout(app: &App, req: Request) -> Answer {
-    web::cors::serve(&app.http, req, |req| handle(app, req)).await
+/// What logout uses: the sessions table and the refresh verifier, nothing
+/// that signs.
+pub struct Logout {
+    pub sessions: Sessions,
+    pub verifier: RefreshVerifier,
+    pub origins: Origins,
+    pub cookies: Cookies,
 }
 
-async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
+impl FromEnv for Logout {
+    fn from_source(src: &impl Source, client: LazyClient) -> Result<Self, ConfigError> {
+        Ok(Self {
+            sessions: Sessions::from_source(client, src)?,
+            verifier: RefreshVerifier::from_source(src)?,
+            origins: Origins::from_source(src)?,
+            cookies: Cookies::from_source(src)?,
+        })
+    }
+}
+
+/// Ends the presented session, or all of the user's sessions.
+pub async fn logout(deps: &Logout, req: Request) -> Response<Body> {
+    web::cors::serve(&deps.origins, req, |req| handle(deps, req)).await
+}
+
+async fn handle(deps: &Logout, req: Request) -> Result<Response<Body>, ApiError> {
     let body: Option<LogoutBody> = web::body::optional_json(&req)?;
     let all = body.as_ref().is_some_and(|b| b.all);
-    let presented = Presented::from(&req, body.and_then(|b| b.refresh_token));
-    presented.check_origin(&app.http, &req)?;
+    let presented = Presented::read(&req, body.and_then(|b| b.refresh_token));
+    presented.check_origin(&deps.origins, &req)?;
     let claims = presented
         .token()
-        .and_then(|t| app.tokens.refresh.verify(t, token::unix_now()).ok());
+        .and_then(|t| deps.verifier.verify(t, token::unix_now()).ok());
     if let Some(c) = claims {
         // The presented session ends whatever generation the token is of (an
         // older one is a reuse signal anyway). Only the session's current
         // token may end the others: a leaked token of a session already gone,
         // or one rotated away, must not log its user out everywhere.
-        let was_at = app
-            .store
+        let was_at = deps
+            .sessions
             .revoke_session(&c.sid, &c.sub)
             .await
             .map_err(store_error)?;
         let current = was_at == Some(c.generation);
         let ended = if all && current {
-            app.store
+            deps.sessions
                 .revoke_all_sessions(&c.sub)
                 .await
                 .map_err(store_error)?
@@ -44,6 +68,6 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all, current, ended, "logout");
     }
     let mut res = web::response::empty(StatusCode::NO_CONTENT);
-    web::cookie::clear(res.headers_mut(), app.http.cookie_secure);
+    web::cookie::clear(res.headers_mut(), deps.cookies);
     Ok(res)
 }

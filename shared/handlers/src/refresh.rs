@@ -2,30 +2,81 @@
 //! access token and the session's next refresh token. Every refusal is
 //! `401 invalid_token` and clears the cookie.
 
-use accounts::{Refusal, Rotation};
-use lambda_http::Request;
-use web::ApiError;
+use accounts::client::LazyClient;
+use accounts::{Refusal, Rotation, Sessions};
+use config::{ConfigError, Source};
+use lambda_http::{Body, Request, Response};
+use token::RefreshVerifier;
 use web::forms::RefreshBody;
+use web::{ApiError, Origins};
 
-use crate::{Answer, App, Presented, store_error, token_answer};
+use crate::{FromEnv, Issuing, Presented, store_error};
 
-/// Rotates the presented refresh token.
-pub async fn refresh(app: &App, req: Request) -> Answer {
-    web::cors::serve(&app.http, req, |req| handle(app, req)).await
+/// What refresh uses: the sessions table, the refresh verifier, both
+/// issuers, and the reuse interval.
+pub struct Refresh {
+    pub sessions: Sessions,
+    pub verifier: RefreshVerifier,
+    pub issuing: Issuing,
+    pub origins: Origins,
+    /// `REFRESH_REUSE_INTERVAL`, seconds.
+    pub reuse_interval_secs: u64,
 }
 
-async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
+impl FromEnv for Refresh {
+    fn from_source(src: &impl Source, client: LazyClient) -> Result<Self, ConfigError> {
+        let verifier = RefreshVerifier::from_source(src)?;
+        let issuing = Issuing::from_source(src)?;
+        token::ensure_distinct(&issuing.access.held_keys(), &verifier.held_keys())?;
+        Ok(Self {
+            sessions: Sessions::from_source(client, src)?,
+            verifier,
+            issuing,
+            origins: Origins::from_source(src)?,
+            reuse_interval_secs: accounts::reuse_interval_secs(src)?,
+        })
+    }
+}
+
+/// Rotates the presented refresh token.
+pub async fn refresh(deps: &Refresh, req: Request) -> Response<Body> {
+    web::cors::serve(&deps.origins, req, |req| async {
+        match handle(deps, req).await {
+            Err(ApiError::InvalidToken) => Ok(refused(deps)),
+            other => other,
+        }
+    })
+    .await
+}
+
+/// `401 invalid_token`, clearing the cookie: every refusal of the token.
+fn refused(deps: &Refresh) -> Response<Body> {
+    let mut res = ApiError::InvalidToken.into_response();
+    web::cookie::clear(res.headers_mut(), deps.issuing.cookies);
+    res
+}
+
+async fn handle(deps: &Refresh, req: Request) -> Result<Response<Body>, ApiError> {
     let body: Option<RefreshBody> = web::body::optional_json(&req)?;
-    let presented = Presented::from(&req, body.and_then(|b| b.refresh_token));
-    presented.check_origin(&app.http, &req)?;
+    let presented = Presented::read(&req, body.and_then(|b| b.refresh_token));
+    presented.check_origin(&deps.origins, &req)?;
     let now = token::unix_now();
     let token = presented.token().ok_or(ApiError::InvalidToken)?;
-    let claims = app.tokens.refresh.verify(token, now).map_err(|e| {
-        tracing::info!(event = "refresh_refused", reason = %e, "refresh refused");
+    let claims = deps.verifier.verify(token, now).map_err(|e| {
+        tracing::info!(
+            event = "refresh_refused",
+            reason = e.kind(),
+            "refresh refused"
+        );
         ApiError::InvalidToken
     })?;
 
-    let session = match app.store.rotate(&claims, now).await.map_err(store_error)? {
+    let rotation = deps
+        .sessions
+        .rotate(&claims, deps.reuse_interval_secs, now)
+        .await
+        .map_err(store_error)?;
+    let session = match rotation {
         Rotation::Rotated(s) => s,
         Rotation::Replayed(s) => {
             tracing::info!(event = "refresh_replayed", sub = %s.user_id, sid = %s.sid, "previous token within the reuse interval");
@@ -41,5 +92,5 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         }
     };
     tracing::info!(event = "refresh", sub = %session.user_id, sid = %session.sid, generation = session.generation, "refresh");
-    token_answer(app, &session, now)
+    deps.issuing.answer(&session, now)
 }

@@ -1,20 +1,40 @@
 //! `POST /auth/register {"username","password"}` → `201 {"username","roles"}`.
 
-use accounts::{StoreError, Username};
-use lambda_http::Request;
+use accounts::client::LazyClient;
+use accounts::{StoreError, Username, Users};
+use config::{ConfigError, Source, flag};
 use lambda_http::http::StatusCode;
-use web::ApiError;
+use lambda_http::{Body, Request, Response};
 use web::forms::Credentials;
+use web::{ApiError, Origins};
 
-use crate::{Answer, App, store_error};
+use crate::{FromEnv, store_error};
 
-/// Creates a user with the default roles.
-pub async fn register(app: &App, req: Request) -> Answer {
-    web::cors::serve(&app.http, req, |req| handle(app, req)).await
+/// What register uses: the users table, and no signing key at all.
+pub struct Register {
+    pub users: Users,
+    pub origins: Origins,
+    /// `REGISTRATION_ENABLED`, default true.
+    pub enabled: bool,
 }
 
-async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
-    if !app.http.registration_enabled {
+impl FromEnv for Register {
+    fn from_source(src: &impl Source, client: LazyClient) -> Result<Self, ConfigError> {
+        Ok(Self {
+            users: Users::from_source(client, src)?,
+            origins: Origins::from_source(src)?,
+            enabled: flag(src, "REGISTRATION_ENABLED", true)?,
+        })
+    }
+}
+
+/// Creates a user with the default roles.
+pub async fn register(deps: &Register, req: Request) -> Response<Body> {
+    web::cors::serve(&deps.origins, req, |req| handle(deps, req)).await
+}
+
+async fn handle(deps: &Register, req: Request) -> Result<Response<Body>, ApiError> {
+    if !deps.enabled {
         return Err(ApiError::RegistrationDisabled);
     }
     let body: Credentials = web::body::json(&req)?;
@@ -29,7 +49,7 @@ async fn handle(app: &App, req: Request) -> Result<Answer, ApiError> {
         .map_err(|_| ApiError::Internal)?
         .map_err(|_| ApiError::Internal)?;
     let now = token::unix_now();
-    let user = match app.store.create_user(&username, hash, now).await {
+    let user = match deps.users.create_user(&username, hash, now).await {
         Ok(user) => user,
         Err(StoreError::UsernameTaken) => return Err(ApiError::UsernameTaken),
         Err(e) => return Err(store_error(e)),

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use argon2::password_hash::phc::Output;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 
-/// Shortest password accepted, in bytes (DESIGN.md).
+/// Shortest password accepted, in bytes (ARCHITECTURE.md, "Passwords").
 pub const MIN_PASSWORD_BYTES: usize = 12;
 /// Longest password accepted, in bytes: argon2 takes any length, but a bound
 /// keeps one request from costing more than another.

@@ -8,29 +8,15 @@
 //!
 //! Run with `cargo bench -p token` (or `make bench`); CI only compiles it.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use token::{TokenConfig, Tokens};
-
-const NOW: u64 = 1_800_000_000;
-const ACCESS_SECRET: &str = "bench-access-secret-0123456789abcdefghijk";
+use testkit::fixed::{ACCESS_SECRET, NOW, Tokens};
 
 fn tokens() -> Tokens {
-    let m: HashMap<&str, &str> = [
-        ("JWT_ACCESS_SECRET", ACCESS_SECRET),
-        (
-            "JWT_REFRESH_SECRET",
-            "bench-refresh-secret-0123456789abcdefghij",
-        ),
-        ("JWT_ISSUER", "https://auth.example.com"),
-        ("JWT_AUDIENCE", "https://api.example.com"),
-    ]
-    .into();
-    Tokens::new(&TokenConfig::from_source(&m).expect("bench config"))
+    Tokens::fixed()
 }
 
 fn access_token(c: &mut Criterion) {

@@ -14,20 +14,29 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use token::{AccessConfig, AccessTokens, unix_now};
+use token::{AccessIssuer, AccessVerifier, unix_now};
 
 const SECRET: &str = "peer-bench-access-secret-0123456789abcdef";
 const ISSUER: &str = "https://auth.example.com";
 const AUDIENCE: &str = "https://api.example.com";
 
-fn tokens() -> AccessTokens {
+/// The issuer and the verifier of one configuration.
+struct Tokens {
+    issuer: AccessIssuer,
+    verifier: AccessVerifier,
+}
+
+fn tokens() -> Tokens {
     let env: HashMap<&str, &str> = [
         ("JWT_ACCESS_SECRET", SECRET),
         ("JWT_ISSUER", ISSUER),
         ("JWT_AUDIENCE", AUDIENCE),
     ]
     .into();
-    AccessTokens::new(&AccessConfig::from_source(&env).expect("bench config"))
+    Tokens {
+        issuer: AccessIssuer::from_source(&env).expect("bench config"),
+        verifier: AccessVerifier::from_source(&env).expect("bench config"),
+    }
 }
 
 fn main() -> ExitCode {
@@ -37,6 +46,7 @@ fn main() -> ExitCode {
         ["issue"] => {
             let roles = ["user".to_owned(), "admin".to_owned()];
             let issued = tokens
+                .issuer
                 .issue("user-0001", &roles, unix_now())
                 .expect("issue");
             let out = serde_json::json!({
@@ -54,7 +64,7 @@ fn main() -> ExitCode {
                 eprintln!("rounds and iterations are numbers");
                 return ExitCode::FAILURE;
             };
-            if let Err(e) = tokens.verify(token, unix_now()) {
+            if let Err(e) = tokens.verifier.verify(token, unix_now()) {
                 eprintln!("the token does not verify: {e}");
                 return ExitCode::FAILURE;
             }
@@ -62,7 +72,7 @@ fn main() -> ExitCode {
                 .map(|_| {
                     let start = Instant::now();
                     for _ in 0..iterations {
-                        let _ = black_box(tokens.verify(black_box(token), unix_now()));
+                        let _ = black_box(tokens.verifier.verify(black_box(token), unix_now()));
                     }
                     start.elapsed().as_nanos() as f64 / f64::from(iterations.max(1))
                 })

@@ -1,4 +1,4 @@
-//! The claims of DESIGN.md, exactly: access and refresh tokens.
+//! The claims of access and refresh tokens, exactly (ARCHITECTURE.md, "Tokens").
 
 use serde::{Deserialize, Serialize};
 

@@ -1,15 +1,108 @@
-//! HS256 keys with ids. The current key signs and verifies; the previous one
-//! (during a rotation) only verifies. The key id is derived from the secret,
-//! so changing a secret changes the id and a verifier can pick the key
-//! without trying each one.
+//! HS256 secrets and keys with ids. The current key signs and verifies; the
+//! previous one (during a rotation) only verifies. The key id is derived from
+//! the secret, so changing a secret changes the id and a verifier can pick the
+//! key without trying each one.
+
+use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use config::{ConfigError, Source};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::EncodingKey;
 use sha2::{Digest, Sha256};
 
-use crate::config::{KeySecrets, Secret};
+/// Minimum length of a signing secret, in bytes (RFC 7518 §3.2: a key of the
+/// same size as the hash output, 256 bits, at least).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// A signing secret. Its `Debug` never shows the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// The raw key bytes, for building keys.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The secret in `var`, if set. An unset or empty variable is absent.
+    /// Surrounding whitespace (a trailing newline from a file or a
+    /// copy-paste) is not part of the secret, so every function derives the
+    /// same key whichever way it was given; what remains must be long enough.
+    pub fn read(src: &impl Source, var: &'static str) -> Result<Option<Self>, ConfigError> {
+        let Some(raw) = src.get(var).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        let trimmed = raw.trim();
+        if trimmed.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::SecretTooShort {
+                var,
+                min: MIN_SECRET_BYTES,
+            });
+        }
+        Ok(Some(Secret(trimmed.as_bytes().to_vec())))
+    }
+
+    /// The secret in `var`, which must be set.
+    pub fn required(src: &impl Source, var: &'static str) -> Result<Self, ConfigError> {
+        Self::read(src, var)?.ok_or(ConfigError::Missing { var })
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// The secrets a verifier of one kind accepts: the current one and, during
+/// a rotation, the previous one.
+#[derive(Debug, Clone)]
+pub struct KeySecrets {
+    pub current: Secret,
+    pub previous: Option<Secret>,
+}
+
+impl KeySecrets {
+    /// Reads `current` (required) and `previous` (optional, and never equal
+    /// to the current one).
+    pub fn read(
+        src: &impl Source,
+        current: &'static str,
+        previous: &'static str,
+    ) -> Result<Self, ConfigError> {
+        let cur = Secret::required(src, current)?;
+        let prev = Secret::read(src, previous)?;
+        if prev.as_ref() == Some(&cur) {
+            return Err(ConfigError::SecretReused {
+                a: current,
+                b: previous,
+            });
+        }
+        Ok(Self {
+            current: cur,
+            previous: prev,
+        })
+    }
+}
+
+/// A key a function holds: the variable it came from and its id.
+pub type HeldKey = (&'static str, String);
+
+/// A key of one kind must never be a key of the other: otherwise a refresh
+/// token could be re-labelled as an access token and still verify. A
+/// function that holds keys of both kinds checks, at cold start, every
+/// access key it holds against every refresh key it holds (by key id: equal
+/// secrets have equal ids).
+pub fn ensure_distinct(access: &[HeldKey], refresh: &[HeldKey]) -> Result<(), ConfigError> {
+    for (a, akid) in access {
+        if let Some((r, _)) = refresh.iter().find(|(_, rkid)| rkid == akid) {
+            return Err(ConfigError::SecretReused { a, b: r });
+        }
+    }
+    Ok(())
+}
 
 /// Domain separation for key ids: the id is a hash of this label and the
 /// secret, never of the secret alone.
@@ -69,29 +162,47 @@ fn header_segment(kid: &str) -> String {
     URL_SAFE_NO_PAD.encode(json)
 }
 
-/// The keys of one token kind, prepared once at cold start.
+/// The key that signs one kind of token, prepared once at cold start.
+pub(crate) struct SigningKey {
+    pub(crate) var: &'static str,
+    pub(crate) kid: String,
+    pub(crate) encoding: EncodingKey,
+}
+
+impl SigningKey {
+    pub(crate) fn new(var: &'static str, secret: &Secret) -> Self {
+        Self {
+            var,
+            kid: key_id(secret.expose()),
+            encoding: EncodingKey::from_secret(secret.expose()),
+        }
+    }
+}
+
+/// The keys that verify one kind of token, prepared once at cold start.
 pub struct KeySet {
     current: Key,
-    signing: EncodingKey,
     previous: Option<Key>,
+    /// The variables the keys came from, current first.
+    vars: [&'static str; 2],
 }
 
 impl KeySet {
-    pub fn new(secrets: &KeySecrets) -> Self {
+    pub fn new(secrets: &KeySecrets, vars: [&'static str; 2]) -> Self {
         Self {
             current: Key::new(&secrets.current),
-            signing: EncodingKey::from_secret(secrets.current.expose()),
             previous: secrets.previous.as_ref().map(Key::new),
+            vars,
         }
     }
 
-    /// The key that signs new tokens.
-    pub fn current(&self) -> &Key {
-        &self.current
-    }
-
-    pub(crate) fn encoding(&self) -> &EncodingKey {
-        &self.signing
+    /// Each key with the variable it came from.
+    pub fn held(&self) -> Vec<HeldKey> {
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .zip(self.vars)
+            .map(|(k, var)| (var, k.kid.clone()))
+            .collect()
     }
 
     /// The key a token's `kid` names, if it is one of ours.
@@ -111,7 +222,105 @@ impl KeySet {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
+
+    const A: &str = "access-secret-0123456789abcdefghijklmnop";
+    const R: &str = "refresh-secret-0123456789abcdefghijklmno";
+
+    fn map(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_not_part_of_a_secret() {
+        let plain = "0123456789abcdef0123456789abcdef";
+        let padded = format!("  {plain}\n");
+        let read = |v: &str| {
+            let m: HashMap<&str, &str> = [("S", v)].into();
+            Secret::read(&m, "S").unwrap().unwrap().expose().to_vec()
+        };
+        assert_eq!(read(&padded), read(plain));
+    }
+
+    #[test]
+    fn secret_of_31_bytes_is_refused_and_32_accepted() {
+        let short = "s".repeat(31);
+        let m: HashMap<&str, &str> = [("S", short.as_str())].into();
+        let e = Secret::read(&m, "S").unwrap_err();
+        assert_eq!(e, ConfigError::SecretTooShort { var: "S", min: 32 });
+        assert!(!e.to_string().contains(&short));
+        let exact = "s".repeat(32);
+        let m: HashMap<&str, &str> = [("S", exact.as_str())].into();
+        assert!(Secret::read(&m, "S").unwrap().is_some());
+    }
+
+    #[test]
+    fn whitespace_padding_does_not_make_a_secret_long_enough() {
+        let padded = format!("{:^40}", "short");
+        let m: HashMap<&str, &str> = [("S", padded.as_str())].into();
+        assert!(matches!(
+            Secret::read(&m, "S"),
+            Err(ConfigError::SecretTooShort { var: "S", .. })
+        ));
+    }
+
+    #[test]
+    fn a_missing_or_empty_required_secret_is_missing() {
+        for m in [map(&[]), map(&[("S", "")])] {
+            assert_eq!(
+                Secret::required(&m, "S"),
+                Err(ConfigError::Missing { var: "S" })
+            );
+        }
+    }
+
+    #[test]
+    fn previous_equal_to_current_is_refused() {
+        let m = map(&[("C", A), ("P", A)]);
+        assert_eq!(
+            KeySecrets::read(&m, "C", "P").unwrap_err(),
+            ConfigError::SecretReused { a: "C", b: "P" }
+        );
+        let p = "previous-access-secret-0123456789abcdefgh";
+        let m = map(&[("C", A), ("P", p)]);
+        let read = KeySecrets::read(&m, "C", "P").unwrap();
+        assert_eq!(read.previous.unwrap().expose(), p.as_bytes());
+    }
+
+    #[test]
+    fn an_access_key_equal_to_any_refresh_key_is_refused() {
+        let held = |var: &'static str, secret: &str| (var, key_id(secret.as_bytes()));
+        let access = [held("JWT_ACCESS_SECRET", A)];
+        assert_eq!(
+            ensure_distinct(&access, &[held("JWT_REFRESH_SECRET", A)]),
+            Err(ConfigError::SecretReused {
+                a: "JWT_ACCESS_SECRET",
+                b: "JWT_REFRESH_SECRET"
+            })
+        );
+        let refresh = [
+            held("JWT_REFRESH_SECRET", R),
+            held("JWT_REFRESH_SECRET_PREVIOUS", A),
+        ];
+        assert_eq!(
+            ensure_distinct(&access, &refresh),
+            Err(ConfigError::SecretReused {
+                a: "JWT_ACCESS_SECRET",
+                b: "JWT_REFRESH_SECRET_PREVIOUS"
+            })
+        );
+        assert!(ensure_distinct(&access, &refresh[..1]).is_ok());
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let m = map(&[("S", A)]);
+        let shown = format!("{:?}", Secret::read(&m, "S").unwrap());
+        assert!(!shown.contains(A));
+        assert!(shown.contains("redacted"));
+    }
 
     #[test]
     fn key_id_is_short_url_safe_and_stable() {

@@ -1,10 +1,12 @@
-//! Pure JWT logic shared by every function: configuration, keys, claims,
+//! Pure JWT logic shared by every function: token settings, keys, claims,
 //! issue and verify. No AWS, no async runtime, no I/O beyond reading the
-//! environment once through [`config::Env`].
+//! environment once (through the `config` crate).
 //!
 //! Access tokens and refresh tokens are HS256 JWTs signed with different
-//! secrets; each verifier pins the algorithm, picks the key by `kid`, insists
-//! on its own `token_use`, and checks time against a clock the caller passes.
+//! secrets. A function holds only what it uses: an issuer of a kind signs,
+//! a verifier of a kind checks; each verifier pins the algorithm, picks the
+//! key by `kid`, insists on its own `token_use`, and checks time against a
+//! clock the caller passes.
 
 pub mod claims;
 pub mod config;
@@ -13,8 +15,9 @@ pub mod keys;
 pub mod tokens;
 
 pub use claims::{AccessClaims, RefreshClaims, TokenUse};
-pub use config::{AccessConfig, ConfigError, TokenConfig};
-pub use error::TokenError;
+pub use error::{Claim, TokenError};
+pub use keys::ensure_distinct;
 pub use tokens::{
-    AccessTokens, Issued, MAX_TOKEN_BYTES, RefreshGrant, RefreshTokens, Tokens, unix_now,
+    AccessIssuer, AccessVerifier, Issued, MAX_TOKEN_BYTES, RefreshGrant, RefreshIssuer,
+    RefreshVerifier, unix_now,
 };

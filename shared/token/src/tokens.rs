@@ -1,18 +1,21 @@
-//! Issuing and verifying tokens. Keys and validation rules are prepared once
-//! (at cold start) and reused for every token; the clock is a parameter, so
-//! every time rule is tested to the second.
+//! Issuing and verifying tokens. Each function holds only the capabilities
+//! it uses: an issuer signs one kind of token, a verifier checks one kind.
+//! Keys and validation rules are prepared once (at cold start) and reused for
+//! every token; the clock is a parameter, so every time rule is tested to the
+//! second.
 
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use config::{ConfigError, Env, Source};
 use serde::Serialize;
 
 use crate::claims::{AccessClaims, RawClaims, RefreshClaims, TokenUse};
-use crate::config::{AccessConfig, TokenConfig, Validity};
-use crate::error::TokenError;
-use crate::keys::KeySet;
+use crate::config::{ACCESS, Kind, Parties, REFRESH, leeway};
+use crate::error::{Claim, TokenError};
+use crate::keys::{HeldKey, KeySecrets, KeySet, Secret, SigningKey};
 
 /// Tokens longer than this are refused before any decoding: ours are well
 /// under 1 KiB, and API Gateway headers are capped near this size anyway.
@@ -37,20 +40,44 @@ pub struct Issued {
     pub expires_in: u64,
 }
 
-/// Signs and verifies one kind of token.
-///
-/// Signing goes through `jsonwebtoken`. Verifying is done here, in one pass
-/// over the token with keys prepared once: split, decode the header, pick the
-/// key by `kid`, check the HMAC in constant time, and only then parse the
-/// claims, once. It measured 2-3x faster than `jsonwebtoken::decode`, which
-/// re-prepares the HMAC key and parses the JSON more than once per call, and
-/// it is stricter (see [`Header`] and [`decode_segment`]). Every token
-/// `jsonwebtoken` signs verifies here (the tests issue with one and verify
-/// with the other), and the attack suite and the fuzz targets run on this.
-struct Codec {
+/// Signs one kind of token with the current key. Signing goes through
+/// `jsonwebtoken`.
+struct Signer {
+    key: SigningKey,
+    parties: Parties,
+    ttl: u64,
+}
+
+impl Signer {
+    fn from_source(src: &impl Source, kind: Kind) -> Result<Self, ConfigError> {
+        Ok(Self {
+            key: SigningKey::new(kind.secret, &Secret::required(src, kind.secret)?),
+            parties: Parties::from_source(src)?,
+            ttl: kind.ttl(src)?,
+        })
+    }
+
+    fn sign(&self, claims: &impl Serialize) -> Result<String, TokenError> {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(self.key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key.encoding).map_err(|_| TokenError::Signing)
+    }
+}
+
+/// Verifies one kind of token, in one pass with keys prepared once: split,
+/// decode the header, pick the key by `kid`, check the HMAC in constant
+/// time, and only then parse the claims, once. It measured 2-3x faster than
+/// `jsonwebtoken::decode`, which re-prepares the HMAC key and parses the JSON
+/// more than once per call, and it is stricter (see [`Header`] and
+/// [`decode_segment`]). Every token `jsonwebtoken` signs verifies here (the
+/// tests issue with one and verify with the other), and the attack suite and
+/// the fuzz targets run on this.
+struct Verifier {
     use_: TokenUse,
     keys: KeySet,
-    validity: Validity,
+    parties: Parties,
+    /// Clock-skew allowance, seconds.
+    leeway: u64,
     /// The longest lifetime this service issues for the kind: a token that
     /// claims more was not made by us with the current configuration.
     max_lifetime: u64,
@@ -77,20 +104,18 @@ struct Header<'a> {
 const SIGNATURE_BYTES: usize = 32;
 const SIGNATURE_CHARS: usize = 43;
 
-impl Codec {
-    fn new(use_: TokenUse, keys: KeySet, validity: &Validity, max_lifetime: u64) -> Self {
-        Self {
-            use_,
-            keys,
-            validity: validity.clone(),
-            max_lifetime,
-        }
-    }
-
-    fn sign(&self, claims: &impl Serialize) -> Result<String, TokenError> {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-        header.kid = Some(self.keys.current().kid().to_owned());
-        jsonwebtoken::encode(&header, claims, self.keys.encoding()).map_err(|_| TokenError::Signing)
+impl Verifier {
+    fn from_source(src: &impl Source, kind: Kind) -> Result<Self, ConfigError> {
+        Ok(Self {
+            use_: kind.use_,
+            keys: KeySet::new(
+                &KeySecrets::read(src, kind.secret, kind.previous)?,
+                [kind.secret, kind.previous],
+            ),
+            parties: Parties::from_source(src)?,
+            leeway: leeway(src)?.as_secs(),
+            max_lifetime: kind.ttl(src)?,
+        })
     }
 
     /// Every check common to both kinds, in order: size, structure, header,
@@ -127,39 +152,36 @@ impl Codec {
         let payload = decode_segment(payload)?;
         let payload = std::str::from_utf8(&payload).map_err(|_| TokenError::Malformed)?;
         let claims: RawClaims = serde_json::from_str(payload).map_err(|_| TokenError::Malformed)?;
-        if claims.iss != self.validity.issuer {
-            return Err(TokenError::InvalidClaim { claim: "iss" });
+        if claims.iss != self.parties.issuer {
+            return Err(TokenError::invalid(Claim::Iss));
         }
-        if claims.aud != self.validity.audience {
-            return Err(TokenError::InvalidClaim { claim: "aud" });
+        if claims.aud != self.parties.audience {
+            return Err(TokenError::invalid(Claim::Aud));
         }
         if claims.token_use.as_deref() != Some(self.use_.as_str()) {
             return Err(TokenError::WrongTokenUse {
                 expected: self.use_.as_str(),
             });
         }
-        let leeway = self.validity.leeway.as_secs();
-        if now >= claims.exp.saturating_add(leeway) {
+        if now >= claims.exp.saturating_add(self.leeway) {
             return Err(TokenError::Expired);
         }
         let not_before = claims.nbf.unwrap_or(0).max(claims.iat);
-        if not_before > now.saturating_add(leeway) {
+        if not_before > now.saturating_add(self.leeway) {
             return Err(TokenError::NotYetValid);
         }
         if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
-            return Err(TokenError::InvalidClaim { claim: "exp" });
+            return Err(TokenError::invalid(Claim::Exp));
         }
         if claims.sub.is_empty() {
-            return Err(TokenError::InvalidClaim { claim: "sub" });
+            return Err(TokenError::invalid(Claim::Sub));
         }
         if claims.jti.is_empty() {
-            return Err(TokenError::InvalidClaim { claim: "jti" });
+            return Err(TokenError::invalid(Claim::Jti));
         }
         Ok(claims)
     }
-}
 
-impl Codec {
     /// The key a header names, after checking the header: the path for any
     /// header other than the exact one we write (see `KeySet::by_header`).
     fn key_of(&self, segment: &str) -> Result<&crate::keys::Key, TokenError> {
@@ -188,24 +210,29 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, TokenError> {
         .map_err(|_| TokenError::Malformed)
 }
 
-/// Issues and verifies access tokens. This is all the authorizer holds.
-pub struct AccessTokens {
-    codec: Codec,
-    ttl: u64,
+/// Signs access tokens: login and refresh hold this, never a verifier.
+/// Reads `JWT_ACCESS_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`, `ACCESS_TOKEN_TTL`.
+pub struct AccessIssuer {
+    signer: Signer,
 }
 
-impl AccessTokens {
-    pub fn new(config: &AccessConfig) -> Self {
-        let ttl = config.ttl.as_secs();
-        Self {
-            codec: Codec::new(
-                TokenUse::Access,
-                KeySet::new(&config.secrets),
-                &config.validity,
-                ttl,
-            ),
-            ttl,
-        }
+impl AccessIssuer {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    /// The keys it holds, for [`crate::ensure_distinct`].
+    pub fn held_keys(&self) -> Vec<HeldKey> {
+        vec![(self.signer.key.var, self.signer.key.kid.clone())]
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        Signer::from_source(src, ACCESS).map(|signer| Self { signer })
+    }
+
+    /// Seconds an access token lives.
+    pub fn ttl(&self) -> u64 {
+        self.signer.ttl
     }
 
     /// Signs an access token for `sub` with `roles`, valid from `now` for the
@@ -213,37 +240,58 @@ impl AccessTokens {
     /// so a role may not be empty or contain a comma.
     pub fn issue(&self, sub: &str, roles: &[String], now: u64) -> Result<Issued, TokenError> {
         if sub.is_empty() {
-            return Err(TokenError::InvalidClaim { claim: "sub" });
+            return Err(TokenError::invalid(Claim::Sub));
         }
         if !roles.iter().all(|r| valid_role(r)) {
-            return Err(TokenError::InvalidClaim { claim: "roles" });
+            return Err(TokenError::invalid(Claim::Roles));
         }
+        let s = &self.signer;
         let claims = AccessClaims {
-            iss: self.codec.validity.issuer.clone(),
-            aud: self.codec.validity.audience.clone(),
+            iss: s.parties.issuer.clone(),
+            aud: s.parties.audience.clone(),
             sub: sub.to_owned(),
             iat: now,
-            exp: now + self.ttl,
+            exp: now + s.ttl,
             jti: uuid::Uuid::new_v4().simple().to_string(),
             roles: roles.to_vec(),
             token_use: TokenUse::Access,
         };
         Ok(Issued {
-            token: self.codec.sign(&claims)?,
+            token: s.sign(&claims)?,
             jti: claims.jti,
             expires_at: claims.exp,
-            expires_in: self.ttl,
+            expires_in: s.ttl,
         })
+    }
+}
+
+/// Verifies access tokens: all the authorizer holds. Reads
+/// `JWT_ACCESS_SECRET` (+ `_PREVIOUS`), `JWT_ISSUER`, `JWT_AUDIENCE`,
+/// `JWT_LEEWAY`, `ACCESS_TOKEN_TTL`.
+pub struct AccessVerifier {
+    verifier: Verifier,
+}
+
+impl AccessVerifier {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    /// The keys it holds, for [`crate::ensure_distinct`].
+    pub fn held_keys(&self) -> Vec<HeldKey> {
+        self.verifier.keys.held()
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        Verifier::from_source(src, ACCESS).map(|verifier| Self { verifier })
     }
 
     /// Verifies an access token at time `now` (epoch seconds).
     pub fn verify(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
-        let raw = self.codec.verify(token, now)?;
-        let roles = raw
-            .roles
-            .ok_or(TokenError::InvalidClaim { claim: "roles" })?;
+        let raw = self.verifier.verify(token, now)?;
+        let roles = raw.roles.ok_or(TokenError::invalid(Claim::Roles))?;
         if !roles.iter().all(|r| valid_role(r)) {
-            return Err(TokenError::InvalidClaim { claim: "roles" });
+            return Err(TokenError::invalid(Claim::Roles));
         }
         Ok(AccessClaims {
             iss: raw.iss,
@@ -276,32 +324,46 @@ pub struct RefreshGrant<'a> {
     pub session_ends_at: u64,
 }
 
-/// Issues and verifies refresh tokens.
-pub struct RefreshTokens {
-    codec: Codec,
-    ttl: u64,
+/// Signs refresh tokens (login, refresh). Reads `JWT_REFRESH_SECRET`,
+/// `JWT_ISSUER`, `JWT_AUDIENCE`, `REFRESH_TOKEN_TTL`.
+pub struct RefreshIssuer {
+    signer: Signer,
 }
 
-impl RefreshTokens {
+impl RefreshIssuer {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    /// The keys it holds, for [`crate::ensure_distinct`].
+    pub fn held_keys(&self) -> Vec<HeldKey> {
+        vec![(self.signer.key.var, self.signer.key.kid.clone())]
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        Signer::from_source(src, REFRESH).map(|signer| Self { signer })
+    }
+
     /// Signs the refresh token of `grant`. It expires `REFRESH_TOKEN_TTL` after
     /// it was issued or at the session's end, whichever comes first.
     pub fn issue(&self, grant: &RefreshGrant<'_>) -> Result<Issued, TokenError> {
         if grant.sub.is_empty() {
-            return Err(TokenError::InvalidClaim { claim: "sub" });
+            return Err(TokenError::invalid(Claim::Sub));
         }
         if grant.sid.is_empty() || grant.sid.contains('.') {
-            return Err(TokenError::InvalidClaim { claim: "sid" });
+            return Err(TokenError::invalid(Claim::Sid));
         }
+        let s = &self.signer;
         let exp = grant
             .issued_at
-            .saturating_add(self.ttl)
+            .saturating_add(s.ttl)
             .min(grant.session_ends_at);
         if exp <= grant.issued_at {
             return Err(TokenError::Expired);
         }
         let claims = RefreshClaims {
-            iss: self.codec.validity.issuer.clone(),
-            aud: self.codec.validity.audience.clone(),
+            iss: s.parties.issuer.clone(),
+            aud: s.parties.audience.clone(),
             sub: grant.sub.to_owned(),
             iat: grant.issued_at,
             exp,
@@ -311,22 +373,44 @@ impl RefreshTokens {
             token_use: TokenUse::Refresh,
         };
         Ok(Issued {
-            token: self.codec.sign(&claims)?,
+            token: s.sign(&claims)?,
             jti: claims.jti,
             expires_at: exp,
             expires_in: exp - grant.issued_at,
         })
     }
+}
+
+/// Verifies refresh tokens (refresh, logout). Reads `JWT_REFRESH_SECRET`
+/// (+ `_PREVIOUS`), `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY`,
+/// `REFRESH_TOKEN_TTL`.
+pub struct RefreshVerifier {
+    verifier: Verifier,
+}
+
+impl RefreshVerifier {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    /// The keys it holds, for [`crate::ensure_distinct`].
+    pub fn held_keys(&self) -> Vec<HeldKey> {
+        self.verifier.keys.held()
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        Verifier::from_source(src, REFRESH).map(|verifier| Self { verifier })
+    }
 
     /// Verifies a refresh token's signature and claims at time `now`. Whether
     /// it is still the session's current generation is the store's question.
     pub fn verify(&self, token: &str, now: u64) -> Result<RefreshClaims, TokenError> {
-        let raw = self.codec.verify(token, now)?;
+        let raw = self.verifier.verify(token, now)?;
         let (Some(sid), Some(generation)) = (raw.sid, raw.generation) else {
-            return Err(TokenError::InvalidClaim { claim: "sid" });
+            return Err(TokenError::invalid(Claim::Sid));
         };
         if sid.is_empty() || raw.jti != format!("{sid}.{generation}") {
-            return Err(TokenError::InvalidClaim { claim: "sid" });
+            return Err(TokenError::invalid(Claim::Sid));
         }
         Ok(RefreshClaims {
             iss: raw.iss,
@@ -339,36 +423,6 @@ impl RefreshTokens {
             generation,
             token_use: TokenUse::Refresh,
         })
-    }
-}
-
-/// Both kinds, plus the session rules the issuing functions need.
-pub struct Tokens {
-    pub access: AccessTokens,
-    pub refresh: RefreshTokens,
-    /// Seconds from login to a session's absolute end.
-    pub session_max_lifetime: u64,
-    /// Seconds during which the previous refresh token gets the same successor.
-    pub reuse_interval: u64,
-}
-
-impl Tokens {
-    pub fn new(config: &TokenConfig) -> Self {
-        let refresh_ttl = config.refresh_ttl.as_secs();
-        Self {
-            access: AccessTokens::new(&config.access),
-            refresh: RefreshTokens {
-                codec: Codec::new(
-                    TokenUse::Refresh,
-                    KeySet::new(&config.refresh_secrets),
-                    &config.access.validity,
-                    refresh_ttl,
-                ),
-                ttl: refresh_ttl,
-            },
-            session_max_lifetime: config.session_max_lifetime.as_secs(),
-            reuse_interval: config.reuse_interval.as_secs(),
-        }
     }
 }
 
@@ -385,7 +439,42 @@ mod tests {
     const ACCESS: &str = "access-secret-0123456789abcdefghijklmnop";
     const REFRESH: &str = "refresh-secret-0123456789abcdefghijklmno";
 
-    fn config(extra: &[(&'static str, &'static str)]) -> TokenConfig {
+    /// Both kinds, issuer and verifier, from one map: what the tests of this
+    /// module issue with and verify against.
+    struct Tokens {
+        access: Access,
+        refresh: Refresh,
+    }
+
+    struct Access {
+        issuer: AccessIssuer,
+        verifier: AccessVerifier,
+    }
+
+    impl Access {
+        fn issue(&self, sub: &str, roles: &[String], now: u64) -> Result<Issued, TokenError> {
+            self.issuer.issue(sub, roles, now)
+        }
+        fn verify(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
+            self.verifier.verify(token, now)
+        }
+    }
+
+    struct Refresh {
+        issuer: RefreshIssuer,
+        verifier: RefreshVerifier,
+    }
+
+    impl Refresh {
+        fn issue(&self, grant: &RefreshGrant<'_>) -> Result<Issued, TokenError> {
+            self.issuer.issue(grant)
+        }
+        fn verify(&self, token: &str, now: u64) -> Result<RefreshClaims, TokenError> {
+            self.verifier.verify(token, now)
+        }
+    }
+
+    fn config(extra: &[(&'static str, &'static str)]) -> Tokens {
         let mut m: HashMap<&str, &str> = [
             ("JWT_ACCESS_SECRET", ACCESS),
             ("JWT_REFRESH_SECRET", REFRESH),
@@ -395,11 +484,20 @@ mod tests {
         ]
         .into();
         m.extend(extra.iter().copied());
-        TokenConfig::from_source(&m).unwrap()
+        Tokens {
+            access: Access {
+                issuer: AccessIssuer::from_source(&m).unwrap(),
+                verifier: AccessVerifier::from_source(&m).unwrap(),
+            },
+            refresh: Refresh {
+                issuer: RefreshIssuer::from_source(&m).unwrap(),
+                verifier: RefreshVerifier::from_source(&m).unwrap(),
+            },
+        }
     }
 
     fn tokens() -> Tokens {
-        Tokens::new(&config(&[]))
+        config(&[])
     }
 
     fn roles() -> Vec<String> {
@@ -449,14 +547,14 @@ mod tests {
         let token = t.access.issue("u1", &roles(), NOW).unwrap().token;
         let header = token.split('.').next().unwrap();
         assert!(
-            t.access.codec.keys.by_header(header).is_some(),
+            t.access.verifier.verifier.keys.by_header(header).is_some(),
             "the header we write is the one the fast path knows"
         );
         // The same header members in another order: parsed, checked, accepted.
         let kid = crate::keys::key_id(ACCESS.as_bytes());
         let other = format!(r#"{{"kid":"{kid}","alg":"HS256"}}"#);
         let other = URL_SAFE_NO_PAD.encode(other);
-        assert!(t.access.codec.keys.by_header(&other).is_none());
+        assert!(t.access.verifier.verifier.keys.by_header(&other).is_none());
         let claims = serde_json::to_vec(&access_claims()).unwrap();
         let signed = format!("{other}.{}", URL_SAFE_NO_PAD.encode(claims));
         let mut mac =
@@ -528,7 +626,7 @@ mod tests {
 
     #[test]
     fn exp_without_leeway_expires_at_exp_exactly() {
-        let t = Tokens::new(&config(&[("JWT_LEEWAY", "0")]));
+        let t = config(&[("JWT_LEEWAY", "0")]);
         let tok = t.access.issue("u1", &roles(), NOW).unwrap().token;
         assert!(t.access.verify(&tok, NOW + 899).is_ok());
         assert_eq!(t.access.verify(&tok, NOW + 900), Err(TokenError::Expired));
@@ -564,7 +662,7 @@ mod tests {
         let tok = sign_access(with(access_claims(), "exp", json!(NOW + 901)));
         assert_eq!(
             t.access.verify(&tok, NOW),
-            Err(TokenError::InvalidClaim { claim: "exp" })
+            Err(TokenError::invalid(Claim::Exp))
         );
     }
 
@@ -592,7 +690,7 @@ mod tests {
         let c = with(access_claims(), "iss", json!("https://evil.example.com"));
         assert_eq!(
             tokens().access.verify(&sign_access(c), NOW),
-            Err(TokenError::InvalidClaim { claim: "iss" })
+            Err(TokenError::invalid(Claim::Iss))
         );
     }
 
@@ -601,7 +699,7 @@ mod tests {
         let c = with(access_claims(), "aud", json!("https://other.example.com"));
         assert_eq!(
             tokens().access.verify(&sign_access(c), NOW),
-            Err(TokenError::InvalidClaim { claim: "aud" })
+            Err(TokenError::invalid(Claim::Aud))
         );
     }
 
@@ -629,7 +727,7 @@ mod tests {
         let c = with(access_claims(), "sub", json!(""));
         assert_eq!(
             tokens().access.verify(&sign_access(c), NOW),
-            Err(TokenError::InvalidClaim { claim: "sub" })
+            Err(TokenError::invalid(Claim::Sub))
         );
     }
 
@@ -652,12 +750,12 @@ mod tests {
         let t = tokens();
         assert_eq!(
             t.access.issue("u1", &["a,b".into()], NOW),
-            Err(TokenError::InvalidClaim { claim: "roles" })
+            Err(TokenError::invalid(Claim::Roles))
         );
         let c = with(access_claims(), "roles", json!(["a,admin"]));
         assert_eq!(
             t.access.verify(&sign_access(c), NOW),
-            Err(TokenError::InvalidClaim { claim: "roles" })
+            Err(TokenError::invalid(Claim::Roles))
         );
     }
 
@@ -688,13 +786,13 @@ mod tests {
     fn previous_key_verifies_but_never_signs() {
         let old = tokens();
         let before = old.access.issue("u1", &roles(), NOW).unwrap().token;
-        let rotated = Tokens::new(&config(&[
+        let rotated = config(&[
             (
                 "JWT_ACCESS_SECRET",
                 "new-access-secret-0123456789abcdefghijklm",
             ),
             ("JWT_ACCESS_SECRET_PREVIOUS", ACCESS),
-        ]));
+        ]);
         assert!(rotated.access.verify(&before, NOW).is_ok());
         let after = rotated.access.issue("u1", &roles(), NOW).unwrap().token;
         assert_eq!(
@@ -707,10 +805,10 @@ mod tests {
     #[test]
     fn retired_key_is_an_unknown_key() {
         let before = tokens().access.issue("u1", &roles(), NOW).unwrap().token;
-        let rotated = Tokens::new(&config(&[(
+        let rotated = config(&[(
             "JWT_ACCESS_SECRET",
             "new-access-secret-0123456789abcdefghijklm",
-        )]));
+        )]);
         assert_eq!(
             rotated.access.verify(&before, NOW),
             Err(TokenError::UnknownKey)
@@ -791,13 +889,5 @@ mod tests {
         let t = tokens();
         let tok = t.refresh.issue(&grant(1, NOW, NOW + 86400)).unwrap().token;
         assert_eq!(t.access.verify(&tok, NOW), Err(TokenError::UnknownKey));
-    }
-
-    #[test]
-    fn only_signing_and_config_failures_are_server_errors() {
-        assert!(TokenError::Expired.is_client_error());
-        assert!(TokenError::Malformed.is_client_error());
-        assert!(!TokenError::Signing.is_client_error());
-        assert!(!TokenError::Config(crate::ConfigError::Missing { var: "X" }).is_client_error());
     }
 }

@@ -9,8 +9,10 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 
 use common::attack_tokens::{self as attacks, Attack, Keys, check_all};
-use common::{ACCESS, NOW, REFRESH, env, keys, tokens};
-use token::{AccessConfig, ConfigError, MAX_TOKEN_BYTES, TokenConfig, TokenError};
+use common::{ACCESS, NOW, REFRESH, keys, tokens};
+use config::ConfigError;
+use testkit::fixed::env;
+use token::{AccessVerifier, MAX_TOKEN_BYTES, RefreshVerifier, TokenError};
 
 /// Every row of `class` through the access verifier.
 fn check(class: fn(&Keys<'_>) -> Vec<Attack>) {
@@ -69,7 +71,7 @@ fn weak_or_blank_secrets_refuse_to_configure() {
     {
         let mut m: HashMap<&str, &str> = env();
         m.insert(var, secret);
-        let err = TokenConfig::from_source(&m).err();
+        let err = verifier_error(&m);
         assert_eq!(
             err,
             Some(ConfigError::SecretTooShort { var, min: 32 }),
@@ -80,17 +82,22 @@ fn weak_or_blank_secrets_refuse_to_configure() {
         let mut m = env();
         m.insert(var, "");
         assert_eq!(
-            TokenConfig::from_source(&m).err(),
+            verifier_error(&m),
             Some(ConfigError::Missing { var }),
             "{var} empty"
         );
     }
-    // The authorizer's configuration holds the same line.
-    let only = |secret: &'static str| HashMap::from([("JWT_ACCESS_SECRET", secret)]);
-    assert!(AccessConfig::from_source(&only("                                ")).is_err());
-    assert!(AccessConfig::from_source(&only("0123456789abcdef0123456789abcde")).is_err());
     // Control: 32 bytes is enough.
-    assert!(AccessConfig::from_source(&only("0123456789abcdef0123456789abcdef")).is_ok());
+    let mut m = env();
+    m.insert("JWT_ACCESS_SECRET", "0123456789abcdef0123456789abcdef");
+    assert!(AccessVerifier::from_source(&m).is_ok());
+}
+
+/// The error of building the verifier of the kind whose secret is wrong.
+fn verifier_error(m: &HashMap<&str, &str>) -> Option<ConfigError> {
+    AccessVerifier::from_source(m)
+        .err()
+        .or_else(|| RefreshVerifier::from_source(m).err())
 }
 
 #[test]
@@ -193,12 +200,8 @@ fn issued_tokens_look_like_the_hand_crafted_control() {
     let header = |token: &str| token.split('.').next().unwrap().to_owned();
     assert_eq!(header(&issued), header(&control.token));
     let claims = |token: &str| -> BTreeMap<String, serde_json::Value> {
-        use base64::Engine as _;
-        let part = token.split('.').nth(1).unwrap();
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap();
-        let mut m: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&bytes).unwrap();
+        let mut m: BTreeMap<String, serde_json::Value> =
+            serde_json::from_value(testkit::jwt::part(token, 1)).unwrap();
         m.remove("jti");
         m
     };

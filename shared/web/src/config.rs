@@ -1,35 +1,29 @@
-//! HTTP settings, parsed once at cold start.
+//! HTTP settings, each read once at cold start by the functions that use it:
+//! every HTTP function checks origins; only those that set or clear the
+//! refresh cookie read the cookie settings.
 
-use token::config::{ConfigError, Env, Source};
+use config::{ConfigError, Source, flag};
 
-/// Settings every HTTP function shares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpConfig {
-    /// Put `Secure` on the refresh cookie (`COOKIE_SECURE`, default true).
-    pub cookie_secure: bool,
-    /// Origins allowed for CORS and for cookie-authenticated calls
-    /// (`ALLOWED_ORIGINS`, comma-separated, exact `scheme://host[:port]`).
-    pub allowed_origins: Vec<String>,
-    /// Also return the refresh token in bodies (`REFRESH_TOKEN_IN_BODY`).
-    pub refresh_token_in_body: bool,
-    /// `REGISTRATION_ENABLED`, default true.
-    pub registration_enabled: bool,
-}
+/// Origins allowed for CORS and for cookie-authenticated calls
+/// (`ALLOWED_ORIGINS`, comma-separated, exact `scheme://host[:port]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origins(Vec<String>);
 
-impl HttpConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&Env)
+impl Origins {
+    /// These origins, exactly.
+    pub fn new(origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self(origins.into_iter().map(Into::into).collect())
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
-        let allowed_origins = src
+        let origins = src
             .get("ALLOWED_ORIGINS")
             .unwrap_or_default()
             .split(',')
             .map(|o| o.trim().trim_end_matches('/').to_owned())
             .filter(|o| !o.is_empty())
             .collect::<Vec<_>>();
-        if allowed_origins
+        if origins
             .iter()
             .any(|o| o == "*" || !(o.starts_with("https://") || o.starts_with("http://")))
         {
@@ -40,25 +34,38 @@ impl HttpConfig {
                 expected: "comma-separated origins like https://app.example.com",
             });
         }
+        Ok(Self(origins))
+    }
+
+    /// `origin` itself when it is one of ours.
+    pub fn allowed<'a>(&self, origin: Option<&'a str>) -> Option<&'a str> {
+        origin.filter(|o| self.0.iter().any(|a| a == o))
+    }
+
+    /// The origins, as configured.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// How the refresh cookie is written (`COOKIE_SECURE`, default true).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cookies {
+    /// Put `Secure` on the cookie; `false` only for plain-http local runs.
+    pub secure: bool,
+}
+
+impl Cookies {
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
         Ok(Self {
-            cookie_secure: flag(src, "COOKIE_SECURE", true)?,
-            allowed_origins,
-            refresh_token_in_body: flag(src, "REFRESH_TOKEN_IN_BODY", false)?,
-            registration_enabled: flag(src, "REGISTRATION_ENABLED", true)?,
+            secure: flag(src, "COOKIE_SECURE", true)?,
         })
     }
 }
 
-fn flag(src: &impl Source, var: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match src.get(var).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if v.is_empty() => Ok(default),
-        Some(v) if v == "true" || v == "1" => Ok(true),
-        Some(v) if v == "false" || v == "0" => Ok(false),
-        Some(_) => Err(ConfigError::Invalid {
-            var,
-            expected: "true or false",
-        }),
+impl Default for Cookies {
+    fn default() -> Self {
+        Self { secure: true }
     }
 }
 
@@ -68,33 +75,36 @@ mod tests {
 
     use super::*;
 
-    fn parse(pairs: &[(&str, &str)]) -> Result<HttpConfig, ConfigError> {
-        let m: HashMap<&str, &str> = pairs.iter().copied().collect();
-        HttpConfig::from_source(&m)
+    fn map(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+        pairs.iter().copied().collect()
     }
 
     #[test]
-    fn defaults_are_secure_cookie_open_registration_no_origins() {
-        let c = parse(&[]).unwrap();
-        assert!(c.cookie_secure && c.registration_enabled && !c.refresh_token_in_body);
-        assert!(c.allowed_origins.is_empty());
+    fn defaults_are_a_secure_cookie_and_no_origins() {
+        assert_eq!(
+            Cookies::from_source(&map(&[])),
+            Ok(Cookies { secure: true })
+        );
+        assert!(
+            Origins::from_source(&map(&[]))
+                .unwrap()
+                .as_slice()
+                .is_empty()
+        );
     }
 
     #[test]
     fn flags_and_origins_are_read() {
-        let c = parse(&[
+        let m = map(&[
             ("COOKIE_SECURE", "false"),
-            ("REFRESH_TOKEN_IN_BODY", "TRUE"),
-            ("REGISTRATION_ENABLED", "0"),
             (
                 "ALLOWED_ORIGINS",
                 "https://app.example.com, http://localhost:5173/",
             ),
-        ])
-        .unwrap();
-        assert!(!c.cookie_secure && c.refresh_token_in_body && !c.registration_enabled);
+        ]);
+        assert_eq!(Cookies::from_source(&m), Ok(Cookies { secure: false }));
         assert_eq!(
-            c.allowed_origins,
+            Origins::from_source(&m).unwrap().as_slice(),
             ["https://app.example.com", "http://localhost:5173"]
         );
     }
@@ -102,7 +112,7 @@ mod tests {
     #[test]
     fn a_flag_that_is_not_a_boolean_is_refused() {
         assert_eq!(
-            parse(&[("COOKIE_SECURE", "yes please")]),
+            Cookies::from_source(&map(&[("COOKIE_SECURE", "yes please")])),
             Err(ConfigError::Invalid {
                 var: "COOKIE_SECURE",
                 expected: "true or false"
@@ -113,7 +123,27 @@ mod tests {
     #[test]
     fn wildcard_or_non_origin_is_refused() {
         for bad in ["*", "app.example.com"] {
-            assert!(parse(&[("ALLOWED_ORIGINS", bad)]).is_err(), "{bad}");
+            assert!(
+                Origins::from_source(&map(&[("ALLOWED_ORIGINS", bad)])).is_err(),
+                "{bad}"
+            );
         }
+    }
+
+    #[test]
+    fn only_exact_origins_are_allowed() {
+        let o = Origins::new(["https://app.example.com"]);
+        assert_eq!(
+            o.allowed(Some("https://app.example.com")),
+            Some("https://app.example.com")
+        );
+        for other in [
+            "https://app.example.com.evil.example",
+            "http://app.example.com",
+            "null",
+        ] {
+            assert_eq!(o.allowed(Some(other)), None, "{other}");
+        }
+        assert_eq!(o.allowed(None), None);
     }
 }

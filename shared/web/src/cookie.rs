@@ -3,6 +3,8 @@
 
 use lambda_http::http::{HeaderMap, HeaderValue, header};
 
+use crate::Cookies;
+
 /// Name of the refresh cookie.
 pub const NAME: &str = "refresh_token";
 /// The cookie goes only to the auth routes, never to the rest of the API.
@@ -17,8 +19,11 @@ fn attributes(secure: bool) -> &'static str {
 }
 
 /// Adds the `Set-Cookie` that stores `token` for `max_age` seconds.
-pub fn set(headers: &mut HeaderMap, token: &str, max_age: u64, secure: bool) {
-    let value = format!("{NAME}={token}{}; Max-Age={max_age}", attributes(secure));
+pub fn set(headers: &mut HeaderMap, token: &str, max_age: u64, cookies: Cookies) {
+    let value = format!(
+        "{NAME}={token}{}; Max-Age={max_age}",
+        attributes(cookies.secure)
+    );
     // A JWT is base64url and dots: always a valid header value.
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.append(header::SET_COOKIE, v);
@@ -26,8 +31,8 @@ pub fn set(headers: &mut HeaderMap, token: &str, max_age: u64, secure: bool) {
 }
 
 /// Adds the `Set-Cookie` that deletes the refresh cookie.
-pub fn clear(headers: &mut HeaderMap, secure: bool) {
-    let value = format!("{NAME}={}; Max-Age=0", attributes(secure));
+pub fn clear(headers: &mut HeaderMap, cookies: Cookies) {
+    let value = format!("{NAME}={}; Max-Age=0", attributes(cookies.secure));
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.append(header::SET_COOKIE, v);
     }
@@ -88,7 +93,7 @@ mod tests {
     #[test]
     fn set_cookie_has_every_attribute() {
         let mut h = HeaderMap::new();
-        set(&mut h, "a.b.c", 604800, true);
+        set(&mut h, "a.b.c", 604800, Cookies { secure: true });
         assert_eq!(
             h[header::SET_COOKIE],
             "refresh_token=a.b.c; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=604800"
@@ -98,7 +103,7 @@ mod tests {
     #[test]
     fn insecure_cookie_drops_only_secure() {
         let mut h = HeaderMap::new();
-        set(&mut h, "a.b.c", 60, false);
+        set(&mut h, "a.b.c", 60, Cookies { secure: false });
         assert_eq!(
             h[header::SET_COOKIE],
             "refresh_token=a.b.c; HttpOnly; SameSite=Strict; Path=/auth; Max-Age=60"
@@ -108,7 +113,7 @@ mod tests {
     #[test]
     fn clearing_sets_max_age_zero_on_the_same_path() {
         let mut h = HeaderMap::new();
-        clear(&mut h, true);
+        clear(&mut h, Cookies { secure: true });
         assert_eq!(
             h[header::SET_COOKIE],
             "refresh_token=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0"

@@ -10,28 +10,26 @@ use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
 use crate::response::empty;
-use crate::{ApiError, HttpConfig};
+use crate::{ApiError, Origins};
 
 fn origin(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
 }
 
-fn allowed<'a>(config: &HttpConfig, origin: Option<&'a str>) -> Option<&'a str> {
-    origin.filter(|o| config.allowed_origins.iter().any(|a| a == o))
-}
-
 /// The CSRF check for cookie-authenticated calls: no `Origin` (a non-browser
 /// client, or a same-site navigation) passes; a foreign one does not.
-pub fn check_cookie_origin(config: &HttpConfig, headers: &HeaderMap) -> Result<(), ApiError> {
+pub fn check_cookie_origin(origins: &Origins, headers: &HeaderMap) -> Result<(), ApiError> {
     match origin(headers) {
         None => Ok(()),
-        Some(_) if allowed(config, origin(headers)).is_some() => Ok(()),
+        Some(o) if origins.allowed(Some(o)).is_some() => Ok(()),
         Some(_) => Err(ApiError::ForbiddenOrigin),
     }
 }
 
-fn preflight(config: &HttpConfig, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
-    allowed(config, origin(headers)).ok_or(ApiError::ForbiddenOrigin)?;
+fn preflight(origins: &Origins, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
+    origins
+        .allowed(origin(headers))
+        .ok_or(ApiError::ForbiddenOrigin)?;
     let mut res = empty(StatusCode::NO_CONTENT);
     let h = res.headers_mut();
     h.insert(
@@ -49,10 +47,13 @@ fn preflight(config: &HttpConfig, headers: &HeaderMap) -> Result<Response<Body>,
     Ok(res)
 }
 
-fn add_cors_headers(config: &HttpConfig, request: &HeaderMap, res: &mut Response<Body>) {
+fn add_cors_headers(origins: &Origins, request: &HeaderMap, res: &mut Response<Body>) {
     let h = res.headers_mut();
     h.append(header::VARY, HeaderValue::from_static("Origin"));
-    if let Some(o) = allowed(config, origin(request)).and_then(|o| HeaderValue::from_str(o).ok()) {
+    if let Some(o) = origins
+        .allowed(origin(request))
+        .and_then(|o| HeaderValue::from_str(o).ok())
+    {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
         h.insert(
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
@@ -64,19 +65,19 @@ fn add_cors_headers(config: &HttpConfig, request: &HeaderMap, res: &mut Response
 /// Runs an auth handler (a `POST` route): answers CORS preflights, refuses
 /// other methods, maps any [`ApiError`] to its answer, and adds the CORS
 /// headers for allowed origins.
-pub async fn serve<F, Fut>(config: &HttpConfig, req: Request, handler: F) -> Response<Body>
+pub async fn serve<F, Fut>(origins: &Origins, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>>,
 {
     let headers = req.headers().clone();
     let result = match *req.method() {
-        Method::OPTIONS => preflight(config, &headers),
+        Method::OPTIONS => preflight(origins, &headers),
         Method::POST => handler(req).await,
         _ => Err(ApiError::MethodNotAllowed),
     };
-    let mut res = result.unwrap_or_else(|e| e.into_response(config));
-    add_cors_headers(config, &headers, &mut res);
+    let mut res = result.unwrap_or_else(ApiError::into_response);
+    add_cors_headers(origins, &headers, &mut res);
     res
 }
 
@@ -84,13 +85,8 @@ where
 mod tests {
     use super::*;
 
-    fn config() -> HttpConfig {
-        HttpConfig {
-            cookie_secure: true,
-            allowed_origins: vec!["https://app.example.com".into()],
-            refresh_token_in_body: false,
-            registration_enabled: true,
-        }
+    fn config() -> Origins {
+        Origins::new(["https://app.example.com"])
     }
 
     fn request(method: &str, origin: Option<&str>) -> Request {

@@ -4,8 +4,6 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 
-use crate::HttpConfig;
-use crate::cookie;
 use crate::response::json;
 
 /// A failed request, as the client sees it.
@@ -27,8 +25,7 @@ pub enum ApiError {
     /// Account locked; retry after this many seconds.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: u64 },
-    /// Refresh token missing, malformed, expired, revoked or reused. The
-    /// answer clears the refresh cookie.
+    /// Refresh token missing, malformed, expired, revoked or reused.
     #[error("refresh token is invalid")]
     InvalidToken,
     /// A cookie-authenticated call from an origin not in `ALLOWED_ORIGINS`.
@@ -65,7 +62,7 @@ impl ApiError {
 
     /// The HTTP answer: `{"error": code, "message": text}` plus the headers
     /// a client needs to act on it.
-    pub fn into_response(self, config: &HttpConfig) -> Response<Body> {
+    pub fn into_response(self) -> Response<Body> {
         let (status, code) = self.status_and_code();
         let mut res = json(
             status,
@@ -78,9 +75,6 @@ impl ApiError {
             }
             ApiError::Unavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            ApiError::InvalidToken => {
-                cookie::clear(headers, config.cookie_secure);
             }
             ApiError::MethodNotAllowed => {
                 headers.insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));

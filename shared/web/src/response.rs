@@ -5,7 +5,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::{HttpConfig, cookie};
+use crate::{Cookies, cookie};
 
 /// A JSON answer. Every answer of this service is `no-store`: they carry
 /// tokens or say something about an account (RFC 6749 §5.1).
@@ -52,9 +52,9 @@ struct TokenBody<'a> {
 }
 
 /// `200 {"access_token","token_type":"Bearer","expires_in"}` with the refresh
-/// token in its cookie, and in the body too when `REFRESH_TOKEN_IN_BODY`.
-pub fn tokens(config: &HttpConfig, pair: &TokenPair<'_>) -> Response<Body> {
-    let in_body = config.refresh_token_in_body;
+/// token in its cookie, and in the body too when `in_body`
+/// (`REFRESH_TOKEN_IN_BODY`).
+pub fn tokens(cookies: Cookies, in_body: bool, pair: &TokenPair<'_>) -> Response<Body> {
     let mut res = json(
         StatusCode::OK,
         &TokenBody {
@@ -69,7 +69,7 @@ pub fn tokens(config: &HttpConfig, pair: &TokenPair<'_>) -> Response<Body> {
         res.headers_mut(),
         pair.refresh_token,
         pair.refresh_expires_in,
-        config.cookie_secure,
+        cookies,
     );
     res
 }

@@ -1,33 +1,13 @@
-//! Helpers for the token crate's integration tests: a fixed configuration
-//! and the attack tokens (shared with the authorizer's tests).
+//! The fixed configuration of `testkit`, as the token crate's integration
+//! tests use it.
 
 #![allow(dead_code)]
 
-pub mod attack_tokens;
-
-use std::collections::HashMap;
-
-use token::{TokenConfig, Tokens};
-
-pub const NOW: u64 = 1_800_000_000;
-pub const ACCESS: &str = "access-secret-0123456789abcdefghijklmnop";
-pub const REFRESH: &str = "refresh-secret-0123456789abcdefghijklmno";
-pub const ISS: &str = "https://auth.example.com";
-pub const AUD: &str = "https://api.example.com";
-
-/// The environment of [`tokens`]: default TTLs and leeway.
-pub fn env() -> HashMap<&'static str, &'static str> {
-    [
-        ("JWT_ACCESS_SECRET", ACCESS),
-        ("JWT_REFRESH_SECRET", REFRESH),
-        ("JWT_ISSUER", ISS),
-        ("JWT_AUDIENCE", AUD),
-    ]
-    .into()
-}
+pub use testkit::attack_tokens;
+pub use testkit::fixed::{ACCESS_SECRET as ACCESS, NOW, REFRESH_SECRET as REFRESH, Tokens};
 
 pub fn tokens() -> Tokens {
-    Tokens::new(&TokenConfig::from_source(&env()).unwrap())
+    Tokens::fixed()
 }
 
 /// What the attack tokens are crafted against: the keys of [`tokens`].
@@ -35,8 +15,8 @@ pub fn keys() -> attack_tokens::Keys<'static> {
     attack_tokens::Keys {
         access_secret: ACCESS,
         refresh_secret: REFRESH,
-        issuer: ISS,
-        audience: AUD,
+        issuer: testkit::fixed::ISSUER,
+        audience: testkit::fixed::AUDIENCE,
         now: NOW,
     }
 }

@@ -1,8 +1,8 @@
 //! Attack tokens, one table per class, each row named and paired with what
 //! the verifier must answer. The token crate's `tests/attacks.rs` runs every
-//! class against `AccessTokens::verify`; the integration tests include this
-//! very file (`tests/src/lib.rs`, `#[path]`) and run the same list through the
-//! authorizer's three event shapes, so the two suites cannot drift apart.
+//! class against `AccessVerifier::verify`; the authorizer's tests run the
+//! same list through its three event shapes, so the two suites cannot drift
+//! apart.
 //!
 //! Tokens are built from raw header and payload text and signed HMAC-SHA256
 //! here (with `hmac`, not with the code under test) using the *real* key,
@@ -45,7 +45,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use token::{MAX_TOKEN_BYTES, TokenError};
+use token::{Claim, MAX_TOKEN_BYTES, TokenError};
 
 /// Access-token lifetime the verifiers under test are configured with (the
 /// default `ACCESS_TOKEN_TTL`).
@@ -400,7 +400,7 @@ fn bad_sig() -> Vec<TokenError> {
     vec![TokenError::BadSignature, TokenError::Malformed]
 }
 
-fn invalid(claim: &'static str) -> Vec<TokenError> {
+fn invalid(claim: Claim) -> Vec<TokenError> {
     vec![TokenError::InvalidClaim { claim }]
 }
 
@@ -1052,7 +1052,7 @@ pub fn issuer_and_audience(k: &Keys<'_>) -> Vec<Attack> {
         t.refuse(
             format!("iss {value:?}"),
             at(c.claims().set("iss", s(&value))),
-            invalid("iss"),
+            invalid(Claim::Iss),
         );
     }
     for value in [
@@ -1068,7 +1068,7 @@ pub fn issuer_and_audience(k: &Keys<'_>) -> Vec<Attack> {
         t.refuse(
             format!("aud {value:?}"),
             at(c.claims().set("aud", s(&value))),
-            invalid("aud"),
+            invalid(Claim::Aud),
         );
     }
     for (claim, value) in [
@@ -1224,7 +1224,7 @@ pub fn claim_shapes(k: &Keys<'_>) -> Vec<Attack> {
     t.refuse(
         "sub empty",
         at(c.claims().set("sub", s(""))),
-        invalid("sub"),
+        invalid(Claim::Sub),
     );
     for value in ["123", "null", "true", r#"["u1"]"#, r#"{"id":"u1"}"#] {
         t.refuse(
@@ -1243,7 +1243,7 @@ pub fn claim_shapes(k: &Keys<'_>) -> Vec<Attack> {
         t.refuse(
             format!("roles {value}"),
             at(c.claims().set("roles", value)),
-            invalid("roles"),
+            invalid(Claim::Roles),
         );
     }
     for value in [
@@ -1267,7 +1267,7 @@ pub fn claim_shapes(k: &Keys<'_>) -> Vec<Attack> {
     t.refuse(
         "jti empty",
         at(c.claims().set("jti", s(""))),
-        invalid("jti"),
+        invalid(Claim::Jti),
     );
     t.refuse("jti 7", at(c.claims().set("jti", "7")), any());
     t.refuse("missing jti", at(c.claims().without("jti")), any());
