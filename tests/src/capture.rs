@@ -13,18 +13,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::workspace_root;
-
 /// Where every producer of test logs writes: the Rust test binaries here,
 /// `tests/e2e/flow.py` (the local stack's output and the start-up refusals)
 /// beside them. `$CARGO_TARGET_DIR/test-logs`, else `target/test-logs` in
 /// the workspace; `make unit` empties it first.
 pub fn log_dir() -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => workspace_root().join(dir),
-        None => workspace_root().join("target"),
-    };
-    target.join("test-logs")
+    crate::target_dir().join("test-logs")
 }
 
 type Buffer = Arc<Mutex<Vec<u8>>>;

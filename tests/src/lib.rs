@@ -31,6 +31,15 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the workspace
+/// when relative), else `target/` in the workspace.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
 /// A DynamoDB Local started by this test process. Its wrapper shell reads our
 /// end of a pipe; when this process exits for any reason the pipe closes and
 /// the wrapper stops Java, so no emulator outlives the tests.

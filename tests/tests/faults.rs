@@ -176,30 +176,11 @@ async fn sessions_of(client: &Client, tables: &Tables, user_id: &str) -> Vec<u64
         .collect()
 }
 
-/// The user id of a registered user.
-async fn user_id(app: &Functions, username: &str) -> String {
+/// A registered user, read consistently.
+async fn user(app: &Functions, username: &str) -> accounts::User {
     let name = accounts::Username::parse(username).expect("username");
-    let user = app
-        .login
-        .store
-        .users
-        .get_user(&name)
-        .await
-        .expect("read user");
-    user.expect("user exists").user_id
-}
-
-/// The login attempts counted against a user in the current window.
-async fn failed_logins(app: &Functions, username: &str) -> u64 {
-    let name = accounts::Username::parse(username).expect("username");
-    let user = app
-        .login
-        .store
-        .users
-        .get_user(&name)
-        .await
-        .expect("read user");
-    user.expect("user exists").failed_logins
+    let user = app.login.store.users.get_user(&name).await;
+    user.expect("read user").expect("user exists")
 }
 
 /// The generation a refresh token carries.
@@ -266,7 +247,7 @@ async fn stopped_dynamodb_answers_503_in_bounded_time_and_the_same_app_recovers(
 async fn a_login_cut_between_its_two_writes_leaves_no_session_and_the_next_login_works() {
     let (ctx, proxy, attempts, app) = behind_a_proxy().await;
     assert_eq!(register(&app, "kim").await.status(), 201);
-    let kim = user_id(&app, "kim").await;
+    let kim = user(&app, "kim").await.user_id;
 
     // The attempt is counted (UpdateItem on the user); then DynamoDB goes
     // away before the transaction that writes the session.
@@ -290,7 +271,7 @@ async fn a_login_cut_between_its_two_writes_leaves_no_session_and_the_next_login
 async fn a_login_whose_session_write_answer_is_lost_once_starts_exactly_one_session() {
     let (ctx, proxy, attempts, app) = behind_a_proxy().await;
     assert_eq!(register(&app, "lena").await.status(), 201);
-    let lena = user_id(&app, "lena").await;
+    let lena = user(&app, "lena").await.user_id;
 
     // DynamoDB applies the transaction; its answer is lost; the SDK retries
     // with the same client request token, which DynamoDB recognises.
@@ -313,7 +294,7 @@ async fn a_login_whose_session_write_answer_is_lost_once_starts_exactly_one_sess
 async fn a_refresh_whose_answer_is_lost_after_the_rotation_gets_the_same_successor_on_retry() {
     let (ctx, proxy, attempts, app) = behind_a_proxy().await;
     assert_eq!(register(&app, "mona").await.status(), 201);
-    let mona = user_id(&app, "mona").await;
+    let mona = user(&app, "mona").await.user_id;
     let first = issued("login", &login(&app, "mona").await);
 
     // Lost once: the SDK's own retry presents generation 0 again, which is
@@ -382,7 +363,7 @@ async fn a_dynamodb_slower_than_the_attempt_timeout_is_cut_off_within_the_operat
 
     proxy.set(Fault::Pass);
     // DynamoDB applied every attempt it got; the login was counted once.
-    assert_eq!(failed_logins(&login_app, "nora").await, 1);
+    assert_eq!(user(&login_app, "nora").await.failed_logins, 1);
     issued(
         "login once DynamoDB is fast again",
         &login(&login_app, "nora").await,
@@ -431,7 +412,7 @@ async fn a_login_attempt_is_counted_once_however_often_its_answer_is_lost() {
     );
     assert_eq!(res.status(), 401, "{:?}", body(&res));
     assert_eq!(
-        failed_logins(&app, "pia").await,
+        user(&app, "pia").await.failed_logins,
         1,
         "one attempt, counted once"
     );

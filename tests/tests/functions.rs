@@ -282,20 +282,22 @@ async fn refresh_with_the_token_in_the_body() {
 }
 
 #[tokio::test]
-async fn refresh_refusals_are_401_invalid_token_and_clear_the_cookie() {
+async fn refresh_refusals_are_401_invalid_token_and_clear_only_a_presented_cookie() {
     let t = TestApp::new().await;
     register_user(&t, Front::HttpApi, "leo").await;
     let access = body(&login_user(&t, Front::HttpApi, "leo").await)["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let cases: Vec<(&str, lambda_http::Request)> = vec![
+    let cases: Vec<(&str, bool, lambda_http::Request)> = vec![
         (
             "missing",
+            false,
             request(Front::HttpApi, "POST", "/auth/refresh", &[], None),
         ),
         (
             "garbage cookie",
+            true,
             request(
                 Front::HttpApi,
                 "POST",
@@ -306,6 +308,7 @@ async fn refresh_refusals_are_401_invalid_token_and_clear_the_cookie() {
         ),
         (
             "access token as refresh",
+            true,
             request(
                 Front::RestApi,
                 "POST",
@@ -316,6 +319,7 @@ async fn refresh_refusals_are_401_invalid_token_and_clear_the_cookie() {
         ),
         (
             "body garbage",
+            false,
             post(
                 Front::FunctionUrl,
                 "/auth/refresh",
@@ -323,16 +327,19 @@ async fn refresh_refusals_are_401_invalid_token_and_clear_the_cookie() {
             ),
         ),
     ];
-    for (what, req) in cases {
+    for (what, with_cookie, req) in cases {
         let res = handlers::refresh(&t.fns.refresh, req).await;
         assert_eq!(res.status(), 401, "{what}");
         assert_eq!(body(&res)["error"], "invalid_token", "{what}");
-        assert!(
-            set_cookie(&res).unwrap().starts_with(
-                "refresh_token=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0"
-            ),
-            "{what}"
-        );
+        if with_cookie {
+            assert_eq!(
+                set_cookie(&res).as_deref(),
+                Some("refresh_token=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0"),
+                "{what}"
+            );
+        } else {
+            assert_eq!(set_cookie(&res), None, "{what}: nothing to clear");
+        }
     }
 }
 
@@ -380,6 +387,7 @@ async fn cookie_refresh_from_a_foreign_origin_is_refused_but_allowed_origins_get
     let res = handlers::refresh(&t.fns.refresh, evil).await;
     assert_eq!(res.status(), 403);
     assert_eq!(body(&res)["error"], "forbidden_origin");
+    assert_eq!(set_cookie(&res), None, "a foreign page never clears it");
 
     let good = request(
         Front::HttpApi,
@@ -401,6 +409,75 @@ async fn cookie_refresh_from_a_foreign_origin_is_refused_but_allowed_origins_get
     assert_eq!(
         res.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
         "true"
+    );
+    assert_eq!(
+        res.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS],
+        "Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_page_without_the_cookie_can_neither_clear_it_nor_end_anything() {
+    // What a cross-site form POST or fetch brings: the browser withholds the
+    // SameSite=Strict cookie, so the request carries none.
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "olga").await;
+    let rt = refresh_cookie(&login_user(&t, Front::HttpApi, "olga").await).unwrap();
+    for path in ["/auth/refresh", "/auth/logout"] {
+        for content_type in ["application/x-www-form-urlencoded", "text/plain"] {
+            let req = request(
+                Front::HttpApi,
+                "POST",
+                path,
+                &[
+                    ("origin", "https://evil.example"),
+                    ("content-type", content_type),
+                ],
+                None,
+            );
+            let res = if path == "/auth/refresh" {
+                handlers::refresh(&t.fns.refresh, req).await
+            } else {
+                handlers::logout(&t.fns.logout, req).await
+            };
+            assert!(
+                [401, 204].contains(&res.status().as_u16()),
+                "{path}: {}",
+                res.status()
+            );
+            assert_eq!(set_cookie(&res), None, "{path} {content_type}");
+            assert!(
+                res.headers()
+                    .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                    .is_none(),
+                "{path}: the page cannot read the answer"
+            );
+        }
+    }
+    let res = handlers::refresh(
+        &t.fns.refresh,
+        cookie_post(Front::HttpApi, "/auth/refresh", &rt),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "the session is untouched");
+}
+
+#[tokio::test]
+async fn cookies_follow_cookie_path_under_a_base_path() {
+    let t = TestApp::with(&[("COOKIE_PATH", "/prod/auth")]).await;
+    register_user(&t, Front::HttpApi, "pablo").await;
+    let res = login_user(&t, Front::HttpApi, "pablo").await;
+    let cookie = set_cookie(&res).unwrap();
+    assert!(cookie.contains("; Path=/prod/auth; Max-Age="), "{cookie}");
+    let rt = refresh_cookie(&res).unwrap();
+    let res = handlers::logout(
+        &t.fns.logout,
+        cookie_post(Front::HttpApi, "/prod/auth/logout", &rt),
+    )
+    .await;
+    assert_eq!(
+        set_cookie(&res).as_deref(),
+        Some("refresh_token=; HttpOnly; Secure; SameSite=Strict; Path=/prod/auth; Max-Age=0")
     );
 }
 
@@ -768,18 +845,24 @@ fn a_replayed_successors_cookie_lives_only_until_its_token_expires() {
 
 // ---- refresh attacks ----
 //
-// Each refused refresh is `401 invalid_token` with the cookie cleared, and
-// leaves every legitimate session as the rules say it should be.
+// Each refused refresh is `401 invalid_token` with the presented cookie
+// cleared, and leaves every legitimate session as the rules say it should be.
 
-/// A refused refresh, as the contract answers it.
+/// A refused refresh of a token presented in the cookie, as the contract
+/// answers it: `401 invalid_token`, the cookie cleared.
 fn assert_refused(res: &lambda_http::Response<lambda_http::Body>, what: &str) {
-    assert_eq!(res.status(), 401, "{what}: {:?}", body(res));
-    assert_eq!(body(res)["error"], "invalid_token", "{what}");
+    assert_refused_without_clearing(res, what);
     assert_eq!(
         refresh_cookie(res).as_deref(),
         Some(""),
         "{what}: cookie cleared"
     );
+}
+
+/// `401 invalid_token`, whatever happens to the cookie.
+fn assert_refused_without_clearing(res: &lambda_http::Response<lambda_http::Body>, what: &str) {
+    assert_eq!(res.status(), 401, "{what}: {:?}", body(res));
+    assert_eq!(body(res)["error"], "invalid_token", "{what}");
 }
 
 /// The claims of a refresh token the app issued.
@@ -917,10 +1000,9 @@ async fn attack_access_token_as_the_refresh_token_is_refused_and_harms_nothing()
             "in the cookie",
         );
         let in_body = post(front, "/auth/refresh", &json!({"refresh_token": access}));
-        assert_refused(
-            &handlers::refresh(&t.fns.refresh, in_body).await,
-            "in the body",
-        );
+        let res = handlers::refresh(&t.fns.refresh, in_body).await;
+        assert_refused_without_clearing(&res, "in the body");
+        assert_eq!(set_cookie(&res), None, "no cookie came, none is cleared");
     }
     assert_eq!(
         stored(&t, &sid).await.unwrap().generation,

@@ -175,40 +175,24 @@ fn client() -> accounts::client::LazyClient {
     })
 }
 
+/// Every variable function `F` reads when it starts.
+fn reads<F: handlers::FromEnv>() -> BTreeSet<String> {
+    read_by(|r| {
+        F::from_source(r, client()).expect("a valid configuration");
+    })
+}
+
 /// What each function's code reads, by its logical id in the template.
 fn read_by_each_function() -> Vec<(&'static str, BTreeSet<String>)> {
-    use handlers::FromEnv;
+    let authorizer = read_by(|r| {
+        authorizer::Authorizer::from_source(r).expect("authorizer config");
+    });
     vec![
-        (
-            "RegisterFunction",
-            read_by(|r| {
-                handlers::Register::from_source(r, client()).expect("register config");
-            }),
-        ),
-        (
-            "LoginFunction",
-            read_by(|r| {
-                handlers::Login::from_source(r, client()).expect("login config");
-            }),
-        ),
-        (
-            "RefreshFunction",
-            read_by(|r| {
-                handlers::Refresh::from_source(r, client()).expect("refresh config");
-            }),
-        ),
-        (
-            "LogoutFunction",
-            read_by(|r| {
-                handlers::Logout::from_source(r, client()).expect("logout config");
-            }),
-        ),
-        (
-            "AuthorizerFunction",
-            read_by(|r| {
-                authorizer::Authorizer::from_source(r).expect("authorizer config");
-            }),
-        ),
+        ("RegisterFunction", reads::<handlers::Register>()),
+        ("LoginFunction", reads::<handlers::Login>()),
+        ("RefreshFunction", reads::<handlers::Refresh>()),
+        ("LogoutFunction", reads::<handlers::Logout>()),
+        ("AuthorizerFunction", authorizer),
         ("MeFunction", BTreeSet::new()),
     ]
 }

@@ -18,6 +18,7 @@ pub mod schema;
 pub mod sessions;
 pub mod users;
 
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use config::{ConfigError, Source, duration, number, required};
@@ -28,18 +29,62 @@ pub use users::{Attempt, InvalidUsername, User, Username};
 
 use crate::client::LazyClient;
 
-/// The users table (`USERS_TABLE`). Cloning shares the client.
+/// One table: the client and the table's name. [`Users`] and [`Sessions`]
+/// are its two kinds; cloning shares the client.
 #[derive(Clone)]
-pub struct Users {
+pub struct Table<K> {
     client: LazyClient,
     table: String,
+    kind: PhantomData<K>,
 }
 
-/// The sessions table (`SESSIONS_TABLE`). Cloning shares the client.
-#[derive(Clone)]
-pub struct Sessions {
-    client: LazyClient,
-    table: String,
+/// Which table a [`Table`] is: its definition, and so the variable naming it.
+pub trait TableKind {
+    const DEF: schema::TableDef;
+}
+
+/// The users table (`USERS_TABLE`).
+#[derive(Clone, Copy)]
+pub struct UsersTable;
+/// The sessions table (`SESSIONS_TABLE`).
+#[derive(Clone, Copy)]
+pub struct SessionsTable;
+
+impl TableKind for UsersTable {
+    const DEF: schema::TableDef = schema::USERS;
+}
+impl TableKind for SessionsTable {
+    const DEF: schema::TableDef = schema::SESSIONS;
+}
+
+/// The users table.
+pub type Users = Table<UsersTable>;
+/// The sessions table.
+pub type Sessions = Table<SessionsTable>;
+
+impl<K: TableKind> Table<K> {
+    /// The table named `table`, over `client`: a built
+    /// [`aws_sdk_dynamodb::Client`] or a [`LazyClient`] built on first use.
+    pub fn new(client: impl Into<LazyClient>, table: impl Into<String>) -> Self {
+        Self {
+            client: client.into(),
+            table: table.into(),
+            kind: PhantomData,
+        }
+    }
+
+    /// The table named by its variable (`USERS_TABLE`, `SESSIONS_TABLE`).
+    pub fn from_source(
+        client: impl Into<LazyClient>,
+        src: &impl Source,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self::new(client, required(src, K::DEF.env_var)?))
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
 }
 
 /// Both tables, for the operations that span them.
@@ -47,53 +92,6 @@ pub struct Sessions {
 pub struct Store {
     pub users: Users,
     pub sessions: Sessions,
-}
-
-impl Users {
-    /// The table named `table`, over `client`: a built
-    /// [`aws_sdk_dynamodb::Client`] or a [`LazyClient`] built on first use.
-    pub fn new(client: impl Into<LazyClient>, table: impl Into<String>) -> Self {
-        Self {
-            client: client.into(),
-            table: table.into(),
-        }
-    }
-
-    /// The table named by `USERS_TABLE`.
-    pub fn from_source(
-        client: impl Into<LazyClient>,
-        src: &impl Source,
-    ) -> Result<Self, ConfigError> {
-        Ok(Self::new(client, required(src, schema::USERS.env_var)?))
-    }
-
-    /// The table's name.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-}
-
-impl Sessions {
-    /// The table named `table`, over `client`.
-    pub fn new(client: impl Into<LazyClient>, table: impl Into<String>) -> Self {
-        Self {
-            client: client.into(),
-            table: table.into(),
-        }
-    }
-
-    /// The table named by `SESSIONS_TABLE`.
-    pub fn from_source(
-        client: impl Into<LazyClient>,
-        src: &impl Source,
-    ) -> Result<Self, ConfigError> {
-        Ok(Self::new(client, required(src, schema::SESSIONS.env_var)?))
-    }
-
-    /// The table's name.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
 }
 
 impl Store {

@@ -191,7 +191,7 @@ impl Store {
 
 impl Sessions {
     /// Trades a verified refresh token's claims for the session's next
-    /// generation, following the rotation rules (ARCHITECTURE.md, "Sessions"):
+    /// generation, following the rotation rules (ARCHITECTURE.md, "Data model"):
     /// the immediately previous token within `reuse_interval_secs` gets the
     /// same successor back. One request on the happy path and on a replay;
     /// two when reuse revokes the session.

@@ -80,7 +80,7 @@ impl Issuing {
             .issue(&session.grant())
             .map_err(signing_error)?;
         Ok(web::response::tokens(
-            self.cookies,
+            &self.cookies,
             self.refresh_token_in_body,
             &TokenPair {
                 access_token: &access.token,
@@ -148,10 +148,78 @@ impl Presented {
         }
     }
 
+    pub(crate) fn is_cookie(&self) -> bool {
+        matches!(self, Presented::Cookie(_))
+    }
+
     pub(crate) fn token(&self) -> Option<&str> {
         match self {
             Presented::Cookie(t) | Presented::Body(t) => Some(t),
             Presented::None => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const A: &str = "handlers-access-secret-0123456789abcdefg";
+    const R: &str = "handlers-refresh-secret-0123456789abcdef";
+
+    fn env(extra: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+        let mut m: HashMap<&str, &str> = [
+            ("JWT_ACCESS_SECRET", A),
+            ("JWT_REFRESH_SECRET", R),
+            ("JWT_ISSUER", "https://auth.example.com"),
+            ("JWT_AUDIENCE", "https://api.example.com"),
+            ("USERS_TABLE", "u"),
+            ("SESSIONS_TABLE", "s"),
+        ]
+        .into();
+        m.extend(extra.iter().copied());
+        m
+    }
+
+    fn client() -> LazyClient {
+        LazyClient::new(Settings {
+            region: "eu-west-1".into(),
+            endpoint: None,
+        })
+    }
+
+    fn refused<T: FromEnv>(env: &HashMap<&str, &str>) -> Option<ConfigError> {
+        T::from_source(env, client()).err()
+    }
+
+    #[test]
+    fn functions_holding_both_kinds_refuse_an_access_secret_reused_for_refresh() {
+        let same = env(&[("JWT_REFRESH_SECRET", A)]);
+        let reused = Some(ConfigError::SecretReused {
+            a: "JWT_ACCESS_SECRET",
+            b: "JWT_REFRESH_SECRET",
+        });
+        assert_eq!(refused::<Login>(&same), reused);
+        assert_eq!(refused::<Refresh>(&same), reused);
+        // Refresh also verifies with the previous refresh secret.
+        let previous = env(&[("JWT_REFRESH_SECRET_PREVIOUS", A)]);
+        assert_eq!(
+            refused::<Refresh>(&previous),
+            Some(ConfigError::SecretReused {
+                a: "JWT_ACCESS_SECRET",
+                b: "JWT_REFRESH_SECRET_PREVIOUS"
+            })
+        );
+        // Logout holds no access key, register no key at all.
+        assert_eq!(refused::<Logout>(&same), None);
+        assert_eq!(refused::<Register>(&same), None);
+    }
+
+    #[test]
+    fn register_starts_without_any_secret() {
+        let m: HashMap<&str, &str> = [("USERS_TABLE", "u")].into();
+        assert_eq!(refused::<Register>(&m), None);
     }
 }

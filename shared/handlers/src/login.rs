@@ -36,7 +36,7 @@ impl FromEnv for Login {
 
 /// Checks the password and starts a session.
 pub async fn login(deps: &Login, req: Request) -> Response<Body> {
-    web::cors::serve(&deps.origins, req, |req| handle(deps, req)).await
+    web::cors::serve(&deps.origins, web::cors::POST, req, |req| handle(deps, req)).await
 }
 
 async fn verify_password(password: String, phc: Option<String>) -> Result<bool, ApiError> {

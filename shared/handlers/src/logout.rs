@@ -1,6 +1,7 @@
 //! `POST /auth/logout` (cookie or body `{"refresh_token"}`; `{"all": true}`
-//! ends every session of the user) → `204`, cookie cleared. Idempotent: an
-//! absent, expired or unknown token still answers 204.
+//! ends every session of the user) → `204`, and the cookie cleared when one
+//! was presented. Idempotent: an absent, expired or unknown token still
+//! answers 204.
 
 use accounts::Sessions;
 use accounts::client::LazyClient;
@@ -35,7 +36,7 @@ impl FromEnv for Logout {
 
 /// Ends the presented session, or all of the user's sessions.
 pub async fn logout(deps: &Logout, req: Request) -> Response<Body> {
-    web::cors::serve(&deps.origins, req, |req| handle(deps, req)).await
+    web::cors::serve(&deps.origins, web::cors::POST, req, |req| handle(deps, req)).await
 }
 
 async fn handle(deps: &Logout, req: Request) -> Result<Response<Body>, ApiError> {
@@ -68,6 +69,10 @@ async fn handle(deps: &Logout, req: Request) -> Result<Response<Body>, ApiError>
         tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all, current, ended, "logout");
     }
     let mut res = web::response::empty(StatusCode::NO_CONTENT);
-    web::cookie::clear(res.headers_mut(), deps.cookies);
+    // Only a request that brought the cookie (from an allowed origin, checked
+    // above) clears it: a page of another site cannot log a browser out.
+    if presented.is_cookie() {
+        web::cookie::clear(res.headers_mut(), &deps.cookies);
+    }
     Ok(res)
 }

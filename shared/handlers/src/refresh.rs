@@ -1,6 +1,6 @@
 //! `POST /auth/refresh` (cookie, else body `{"refresh_token"}`) → a new
 //! access token and the session's next refresh token. Every refusal is
-//! `401 invalid_token` and clears the cookie.
+//! `401 invalid_token`, and clears the cookie when one was presented.
 
 use accounts::client::LazyClient;
 use accounts::{Refusal, Rotation, Sessions};
@@ -40,26 +40,26 @@ impl FromEnv for Refresh {
 
 /// Rotates the presented refresh token.
 pub async fn refresh(deps: &Refresh, req: Request) -> Response<Body> {
-    web::cors::serve(&deps.origins, req, |req| async {
-        match handle(deps, req).await {
-            Err(ApiError::InvalidToken) => Ok(refused(deps)),
-            other => other,
-        }
-    })
-    .await
-}
-
-/// `401 invalid_token`, clearing the cookie: every refusal of the token.
-fn refused(deps: &Refresh) -> Response<Body> {
-    let mut res = ApiError::InvalidToken.into_response();
-    web::cookie::clear(res.headers_mut(), deps.issuing.cookies);
-    res
+    web::cors::serve(&deps.origins, web::cors::POST, req, |req| handle(deps, req)).await
 }
 
 async fn handle(deps: &Refresh, req: Request) -> Result<Response<Body>, ApiError> {
     let body: Option<RefreshBody> = web::body::optional_json(&req)?;
     let presented = Presented::read(&req, body.and_then(|b| b.refresh_token));
+    // A cookie sent from a foreign origin is refused before anything else,
+    // so the answer below never clears a cookie for a foreign page.
     presented.check_origin(&deps.origins, &req)?;
+    match rotate(deps, &presented).await {
+        Err(ApiError::InvalidToken) if presented.is_cookie() => {
+            let mut res = ApiError::InvalidToken.into_response();
+            web::cookie::clear(res.headers_mut(), &deps.issuing.cookies);
+            Ok(res)
+        }
+        other => other,
+    }
+}
+
+async fn rotate(deps: &Refresh, presented: &Presented) -> Result<Response<Body>, ApiError> {
     let now = token::unix_now();
     let token = presented.token().ok_or(ApiError::InvalidToken)?;
     let claims = deps.verifier.verify(token, now).map_err(|e| {

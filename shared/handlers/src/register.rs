@@ -30,7 +30,7 @@ impl FromEnv for Register {
 
 /// Creates a user with the default roles.
 pub async fn register(deps: &Register, req: Request) -> Response<Body> {
-    web::cors::serve(&deps.origins, req, |req| handle(deps, req)).await
+    web::cors::serve(&deps.origins, web::cors::POST, req, |req| handle(deps, req)).await
 }
 
 async fn handle(deps: &Register, req: Request) -> Result<Response<Body>, ApiError> {

@@ -71,7 +71,7 @@ pub(crate) const REFRESH: Kind = Kind {
 
 impl Kind {
     /// This kind's lifetime, in seconds.
-    pub fn ttl(&self, src: &impl Source) -> Result<u64, ConfigError> {
+    pub fn ttl_secs(&self, src: &impl Source) -> Result<u64, ConfigError> {
         duration(
             src,
             self.ttl_var,
@@ -113,8 +113,8 @@ mod tests {
 
     #[test]
     fn lifetimes_default_to_15_minutes_and_7_days() {
-        assert_eq!(ACCESS.ttl(&map(&[])), Ok(900));
-        assert_eq!(REFRESH.ttl(&map(&[])), Ok(7 * DAY));
+        assert_eq!(ACCESS.ttl_secs(&map(&[])), Ok(900));
+        assert_eq!(REFRESH.ttl_secs(&map(&[])), Ok(7 * DAY));
         assert_eq!(leeway(&map(&[])), Ok(Duration::from_secs(5)));
     }
 
@@ -125,15 +125,17 @@ mod tests {
             ("REFRESH_TOKEN_TTL", "1d 12h"),
             ("JWT_LEEWAY", "2s"),
         ]);
-        assert_eq!(ACCESS.ttl(&m), Ok(600));
-        assert_eq!(REFRESH.ttl(&m), Ok(36 * 3600));
+        assert_eq!(ACCESS.ttl_secs(&m), Ok(600));
+        assert_eq!(REFRESH.ttl_secs(&m), Ok(36 * 3600));
         assert_eq!(leeway(&m), Ok(Duration::from_secs(2)));
     }
 
     #[test]
     fn bad_or_sub_second_durations_name_the_variable() {
         for v in ["fifteen minutes", "900ms"] {
-            let e = ACCESS.ttl(&map(&[("ACCESS_TOKEN_TTL", v)])).unwrap_err();
+            let e = ACCESS
+                .ttl_secs(&map(&[("ACCESS_TOKEN_TTL", v)]))
+                .unwrap_err();
             assert_eq!(
                 e,
                 ConfigError::BadDuration {
@@ -154,7 +156,7 @@ mod tests {
         ));
         assert_eq!(leeway(&map(&[("JWT_LEEWAY", "30s")])), Ok(MAX_LEEWAY));
         assert!(matches!(
-            ACCESS.ttl(&map(&[("ACCESS_TOKEN_TTL", "0")])),
+            ACCESS.ttl_secs(&map(&[("ACCESS_TOKEN_TTL", "0")])),
             Err(ConfigError::OutOfRange { .. })
         ));
     }

@@ -45,7 +45,7 @@ pub struct Issued {
 struct Signer {
     key: SigningKey,
     parties: Parties,
-    ttl: u64,
+    ttl_secs: u64,
 }
 
 impl Signer {
@@ -53,7 +53,7 @@ impl Signer {
         Ok(Self {
             key: SigningKey::new(kind.secret, &Secret::required(src, kind.secret)?),
             parties: Parties::from_source(src)?,
-            ttl: kind.ttl(src)?,
+            ttl_secs: kind.ttl_secs(src)?,
         })
     }
 
@@ -77,10 +77,10 @@ struct Verifier {
     keys: KeySet,
     parties: Parties,
     /// Clock-skew allowance, seconds.
-    leeway: u64,
+    leeway_secs: u64,
     /// The longest lifetime this service issues for the kind: a token that
     /// claims more was not made by us with the current configuration.
-    max_lifetime: u64,
+    max_lifetime_secs: u64,
 }
 
 /// The only header we accept: `alg`, `typ` and `kid`, each once. Any other
@@ -113,8 +113,8 @@ impl Verifier {
                 [kind.secret, kind.previous],
             ),
             parties: Parties::from_source(src)?,
-            leeway: leeway(src)?.as_secs(),
-            max_lifetime: kind.ttl(src)?,
+            leeway_secs: leeway(src)?.as_secs(),
+            max_lifetime_secs: kind.ttl_secs(src)?,
         })
     }
 
@@ -163,14 +163,14 @@ impl Verifier {
                 expected: self.use_.as_str(),
             });
         }
-        if now >= claims.exp.saturating_add(self.leeway) {
+        if now >= claims.exp.saturating_add(self.leeway_secs) {
             return Err(TokenError::Expired);
         }
         let not_before = claims.nbf.unwrap_or(0).max(claims.iat);
-        if not_before > now.saturating_add(self.leeway) {
+        if not_before > now.saturating_add(self.leeway_secs) {
             return Err(TokenError::NotYetValid);
         }
-        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime_secs {
             return Err(TokenError::invalid(Claim::Exp));
         }
         if claims.sub.is_empty() {
@@ -230,11 +230,6 @@ impl AccessIssuer {
         Signer::from_source(src, ACCESS).map(|signer| Self { signer })
     }
 
-    /// Seconds an access token lives.
-    pub fn ttl(&self) -> u64 {
-        self.signer.ttl
-    }
-
     /// Signs an access token for `sub` with `roles`, valid from `now` for the
     /// configured TTL. Roles are joined with commas in the authorizer context,
     /// so a role may not be empty or contain a comma.
@@ -251,7 +246,7 @@ impl AccessIssuer {
             aud: s.parties.audience.clone(),
             sub: sub.to_owned(),
             iat: now,
-            exp: now + s.ttl,
+            exp: now + s.ttl_secs,
             jti: uuid::Uuid::new_v4().simple().to_string(),
             roles: roles.to_vec(),
             token_use: TokenUse::Access,
@@ -260,7 +255,7 @@ impl AccessIssuer {
             token: s.sign(&claims)?,
             jti: claims.jti,
             expires_at: claims.exp,
-            expires_in: s.ttl,
+            expires_in: s.ttl_secs,
         })
     }
 }
@@ -356,7 +351,7 @@ impl RefreshIssuer {
         let s = &self.signer;
         let exp = grant
             .issued_at
-            .saturating_add(s.ttl)
+            .saturating_add(s.ttl_secs)
             .min(grant.session_ends_at);
         if exp <= grant.issued_at {
             return Err(TokenError::Expired);

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::ApiError;
 
-/// Largest body accepted (ARCHITECTURE.md, "HTTP contract").
+/// Largest body accepted (README.md, "HTTP API").
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 fn bytes(req: &Request) -> &[u8] {

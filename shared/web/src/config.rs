@@ -2,7 +2,7 @@
 //! every HTTP function checks origins; only those that set or clear the
 //! refresh cookie read the cookie settings.
 
-use config::{ConfigError, Source, flag};
+use config::{ConfigError, Source, flag, optional};
 
 /// Origins allowed for CORS and for cookie-authenticated calls
 /// (`ALLOWED_ORIGINS`, comma-separated, exact `scheme://host[:port]`).
@@ -48,24 +48,40 @@ impl Origins {
     }
 }
 
-/// How the refresh cookie is written (`COOKIE_SECURE`, default true).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the cookies are written: `COOKIE_SECURE` (default true) and
+/// `COOKIE_PATH` (default `/auth`), the path browsers use for the auth
+/// routes, any stage or base path included (`/prod/auth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cookies {
     /// Put `Secure` on the cookie; `false` only for plain-http local runs.
     pub secure: bool,
+    pub path: String,
 }
 
 impl Cookies {
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let path = optional(src, "COOKIE_PATH").unwrap_or_else(|| "/auth".to_owned());
+        let path_char =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '~' | '-');
+        if !path.starts_with('/') || !path.chars().all(path_char) {
+            return Err(ConfigError::Invalid {
+                var: "COOKIE_PATH",
+                expected: "an absolute path like /auth or /prod/auth",
+            });
+        }
         Ok(Self {
             secure: flag(src, "COOKIE_SECURE", true)?,
+            path: path.trim_end_matches('/').to_owned(),
         })
     }
 }
 
 impl Default for Cookies {
     fn default() -> Self {
-        Self { secure: true }
+        Self {
+            secure: true,
+            path: "/auth".to_owned(),
+        }
     }
 }
 
@@ -81,10 +97,8 @@ mod tests {
 
     #[test]
     fn defaults_are_a_secure_cookie_and_no_origins() {
-        assert_eq!(
-            Cookies::from_source(&map(&[])),
-            Ok(Cookies { secure: true })
-        );
+        assert_eq!(Cookies::from_source(&map(&[])), Ok(Cookies::default()));
+        assert_eq!(Cookies::default().path, "/auth");
         assert!(
             Origins::from_source(&map(&[]))
                 .unwrap()
@@ -102,7 +116,7 @@ mod tests {
                 "https://app.example.com, http://localhost:5173/",
             ),
         ]);
-        assert_eq!(Cookies::from_source(&m), Ok(Cookies { secure: false }));
+        assert!(!Cookies::from_source(&m).unwrap().secure);
         assert_eq!(
             Origins::from_source(&m).unwrap().as_slice(),
             ["https://app.example.com", "http://localhost:5173"]
@@ -118,6 +132,22 @@ mod tests {
                 expected: "true or false"
             })
         );
+    }
+
+    #[test]
+    fn the_cookie_path_follows_the_base_path_and_must_be_a_plain_path() {
+        let c = Cookies::from_source(&map(&[("COOKIE_PATH", "/prod/auth/")])).unwrap();
+        assert_eq!(c.path, "/prod/auth");
+        for bad in ["auth", "/auth; Domain=evil", "/a b", "/é"] {
+            assert_eq!(
+                Cookies::from_source(&map(&[("COOKIE_PATH", bad)])),
+                Err(ConfigError::Invalid {
+                    var: "COOKIE_PATH",
+                    expected: "an absolute path like /auth or /prod/auth"
+                }),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

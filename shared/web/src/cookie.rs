@@ -1,5 +1,6 @@
 //! The refresh cookie: `refresh_token=<jwt>; HttpOnly; Secure;
-//! SameSite=Strict; Path=/auth; Max-Age=<seconds>`, and reading it back.
+//! SameSite=Strict; Path=<COOKIE_PATH>; Max-Age=<seconds>`, and reading it
+//! back.
 
 use lambda_http::http::{HeaderMap, HeaderValue, header};
 
@@ -7,32 +8,27 @@ use crate::Cookies;
 
 /// Name of the refresh cookie.
 pub const NAME: &str = "refresh_token";
-/// The cookie goes only to the auth routes, never to the rest of the API.
-pub const PATH: &str = "/auth";
-
-fn attributes(secure: bool) -> &'static str {
-    if secure {
-        "; HttpOnly; Secure; SameSite=Strict; Path=/auth"
-    } else {
-        "; HttpOnly; SameSite=Strict; Path=/auth"
-    }
+/// `; HttpOnly; Secure; SameSite=Strict; Path=...`: the cookie goes only to
+/// the auth routes, never to the rest of the API, and never cross-site.
+fn attributes(cookies: &Cookies) -> String {
+    let secure = if cookies.secure { "; Secure" } else { "" };
+    format!("; HttpOnly{secure}; SameSite=Strict; Path={}", cookies.path)
 }
 
 /// Adds the `Set-Cookie` that stores `token` for `max_age` seconds.
-pub fn set(headers: &mut HeaderMap, token: &str, max_age: u64, cookies: Cookies) {
-    let value = format!(
-        "{NAME}={token}{}; Max-Age={max_age}",
-        attributes(cookies.secure)
-    );
+pub fn set(headers: &mut HeaderMap, token: &str, max_age: u64, cookies: &Cookies) {
+    let value = format!("{NAME}={token}{}; Max-Age={max_age}", attributes(cookies));
     // A JWT is base64url and dots: always a valid header value.
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.append(header::SET_COOKIE, v);
     }
 }
 
-/// Adds the `Set-Cookie` that deletes the refresh cookie.
-pub fn clear(headers: &mut HeaderMap, cookies: Cookies) {
-    let value = format!("{NAME}={}; Max-Age=0", attributes(cookies.secure));
+/// Adds the `Set-Cookie` that deletes the refresh cookie. Call it only for a
+/// request that presented the cookie (and passed the origin check): a page
+/// of another site must never be able to log a user out of their browser.
+pub fn clear(headers: &mut HeaderMap, cookies: &Cookies) {
+    let value = format!("{NAME}={}; Max-Age=0", attributes(cookies));
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.append(header::SET_COOKIE, v);
     }
@@ -93,7 +89,7 @@ mod tests {
     #[test]
     fn set_cookie_has_every_attribute() {
         let mut h = HeaderMap::new();
-        set(&mut h, "a.b.c", 604800, Cookies { secure: true });
+        set(&mut h, "a.b.c", 604800, &Cookies::default());
         assert_eq!(
             h[header::SET_COOKIE],
             "refresh_token=a.b.c; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=604800"
@@ -103,17 +99,25 @@ mod tests {
     #[test]
     fn insecure_cookie_drops_only_secure() {
         let mut h = HeaderMap::new();
-        set(&mut h, "a.b.c", 60, Cookies { secure: false });
+        set(
+            &mut h,
+            "a.b.c",
+            60,
+            &Cookies {
+                secure: false,
+                path: "/prod/auth".into(),
+            },
+        );
         assert_eq!(
             h[header::SET_COOKIE],
-            "refresh_token=a.b.c; HttpOnly; SameSite=Strict; Path=/auth; Max-Age=60"
+            "refresh_token=a.b.c; HttpOnly; SameSite=Strict; Path=/prod/auth; Max-Age=60"
         );
     }
 
     #[test]
     fn clearing_sets_max_age_zero_on_the_same_path() {
         let mut h = HeaderMap::new();
-        clear(&mut h, Cookies { secure: true });
+        clear(&mut h, &Cookies::default());
         assert_eq!(
             h[header::SET_COOKIE],
             "refresh_token=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0"

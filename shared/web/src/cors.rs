@@ -26,7 +26,11 @@ pub fn check_cookie_origin(origins: &Origins, headers: &HeaderMap) -> Result<(),
     }
 }
 
-fn preflight(origins: &Origins, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
+fn preflight(
+    origins: &Origins,
+    allow: &'static str,
+    headers: &HeaderMap,
+) -> Result<Response<Body>, ApiError> {
     origins
         .allowed(origin(headers))
         .ok_or(ApiError::ForbiddenOrigin)?;
@@ -34,7 +38,7 @@ fn preflight(origins: &Origins, headers: &HeaderMap) -> Result<Response<Body>, A
     let h = res.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST, OPTIONS"),
+        HeaderValue::from_static(allow),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -59,22 +63,41 @@ fn add_cors_headers(origins: &Origins, request: &HeaderMap, res: &mut Response<B
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
             HeaderValue::from_static("true"),
         );
+        // A 429's Retry-After is for the page to read.
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Retry-After"),
+        );
     }
 }
 
-/// Runs an auth handler (a `POST` route): answers CORS preflights, refuses
-/// other methods, maps any [`ApiError`] to its answer, and adds the CORS
-/// headers for allowed origins.
-pub async fn serve<F, Fut>(origins: &Origins, req: Request, handler: F) -> Response<Body>
+/// The methods of a function that only answers `POST`.
+pub const POST: &str = "POST, OPTIONS";
+
+/// Runs a handler behind any front: answers CORS preflights, refuses
+/// methods not in `allow` (`"GET, DELETE, OPTIONS"`), maps any [`ApiError`]
+/// to its answer, and adds the CORS headers for allowed origins. Behind an
+/// HTTP API with CORS configured, API Gateway answers preflights itself and
+/// puts its own CORS headers on the answers; this covers REST APIs and
+/// function URLs.
+pub async fn serve<F, Fut>(
+    origins: &Origins,
+    allow: &'static str,
+    req: Request,
+    handler: F,
+) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>>,
 {
     let headers = req.headers().clone();
-    let result = match *req.method() {
-        Method::OPTIONS => preflight(origins, &headers),
-        Method::POST => handler(req).await,
-        _ => Err(ApiError::MethodNotAllowed),
+    let method = req.method().clone();
+    let result = if method == Method::OPTIONS {
+        preflight(origins, allow, &headers)
+    } else if allow.split(", ").any(|m| m == method.as_str()) {
+        handler(req).await
+    } else {
+        Err(ApiError::MethodNotAllowed { allow })
     };
     let mut res = result.unwrap_or_else(ApiError::into_response);
     add_cors_headers(origins, &headers, &mut res);
@@ -105,6 +128,7 @@ mod tests {
     async fn preflight_from_an_allowed_origin_is_answered() {
         let res = serve(
             &config(),
+            POST,
             request("OPTIONS", Some("https://app.example.com")),
             ok,
         )
@@ -123,6 +147,7 @@ mod tests {
     async fn preflight_from_another_origin_is_refused_without_cors_headers() {
         let res = serve(
             &config(),
+            POST,
             request("OPTIONS", Some("https://evil.example")),
             ok,
         )
@@ -137,7 +162,7 @@ mod tests {
 
     #[tokio::test]
     async fn other_methods_are_405_with_allow() {
-        let res = serve(&config(), request("GET", None), ok).await;
+        let res = serve(&config(), POST, request("GET", None), ok).await;
         assert_eq!(res.status(), 405);
         assert_eq!(res.headers()[header::ALLOW], "POST, OPTIONS");
     }
@@ -146,6 +171,7 @@ mod tests {
     async fn allowed_origin_gets_cors_headers_on_the_answer() {
         let res = serve(
             &config(),
+            POST,
             request("POST", Some("https://app.example.com")),
             ok,
         )

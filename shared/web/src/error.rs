@@ -31,8 +31,9 @@ pub enum ApiError {
     /// A cookie-authenticated call from an origin not in `ALLOWED_ORIGINS`.
     #[error("origin is not allowed")]
     ForbiddenOrigin,
+    /// The route does not answer this method; `allow` lists those it does.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: &'static str },
     /// DynamoDB unreachable or throttled past retries.
     #[error("service temporarily unavailable")]
     Unavailable,
@@ -54,7 +55,9 @@ impl ApiError {
             }
             ApiError::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
             ApiError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
-            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
@@ -76,8 +79,8 @@ impl ApiError {
             ApiError::Unavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            ApiError::MethodNotAllowed => {
-                headers.insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+            ApiError::MethodNotAllowed { allow } => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             _ => {}
         }

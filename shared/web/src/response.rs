@@ -54,7 +54,7 @@ struct TokenBody<'a> {
 /// `200 {"access_token","token_type":"Bearer","expires_in"}` with the refresh
 /// token in its cookie, and in the body too when `in_body`
 /// (`REFRESH_TOKEN_IN_BODY`).
-pub fn tokens(cookies: Cookies, in_body: bool, pair: &TokenPair<'_>) -> Response<Body> {
+pub fn tokens(cookies: &Cookies, in_body: bool, pair: &TokenPair<'_>) -> Response<Body> {
     let mut res = json(
         StatusCode::OK,
         &TokenBody {

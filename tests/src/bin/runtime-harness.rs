@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use integration_tests::http::{ACCESS_SECRET, REFRESH_SECRET, event_file};
-use integration_tests::{Ctx, endpoint, workspace_root};
+use integration_tests::{Ctx, endpoint};
 use serde_json::{Value, json};
 
 const PREFIX: &str = "/2018-06-01/runtime";
@@ -629,12 +629,11 @@ struct Args {
 }
 
 fn args() -> Result<Args, String> {
-    let root = workspace_root();
     let mut a = Args {
-        bin_dir: root.join("target/release"),
+        bin_dir: integration_tests::target_dir().join("release"),
         runs: 20,
         invocations: 1000,
-        out: root.join("target/bench/runtime.json"),
+        out: integration_tests::target_dir().join("bench/runtime.json"),
         only: None,
         env: Vec::new(),
     };
@@ -670,8 +669,7 @@ fn args() -> Result<Args, String> {
 
 fn run() -> Result<(), String> {
     let args = args()?;
-    let root = workspace_root();
-    let log_dir = root.join("target/bench/logs");
+    let log_dir = integration_tests::target_dir().join("bench/logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
     for f in std::fs::read_dir(&log_dir)
         .map_err(|e| e.to_string())?
@@ -741,14 +739,14 @@ fn run() -> Result<(), String> {
     }
     results.retain(|(name, _)| wanted(name));
 
-    report(&args, &root, &results)
+    report(&args, &results)
 }
 
 fn size(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }
 
-fn report(args: &Args, root: &Path, results: &[(&str, Measured)]) -> Result<(), String> {
+fn report(args: &Args, results: &[(&str, Measured)]) -> Result<(), String> {
     let f = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.2}"));
     let k = |v: Option<u64>| v.map_or("-".into(), |x| format!("{:.1}", x as f64 / 1024.0));
     let mb = |v: Option<u64>| v.map_or("-".into(), |x| format!("{:.2}", x as f64 / 1e6));
@@ -771,7 +769,12 @@ fn report(args: &Args, root: &Path, results: &[(&str, Measured)]) -> Result<(), 
     let mut json = serde_json::Map::new();
     for (name, m) in results {
         let native = size(&args.bin_dir.join(name));
-        let arm64 = size(&root.join("target/lambda").join(name).join("bootstrap"));
+        let arm64 = size(
+            &integration_tests::target_dir()
+                .join("lambda")
+                .join(name)
+                .join("bootstrap"),
+        );
         println!(
             "{:<11} {:>9} {:>10} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",
             name,
