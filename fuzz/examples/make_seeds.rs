@@ -22,7 +22,7 @@ fn write(target: &str, name: &str, bytes: impl AsRef<[u8]>) {
 
 fn access(t: &Tokens, roles: &[&str], at: u64) -> String {
     let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
-    t.access.issue("user-1", &roles, at).unwrap().token
+    t.access.issue("user-1", "s1", &roles, at).unwrap().token
 }
 
 fn refresh(t: &Tokens, at: u64) -> String {

@@ -280,7 +280,7 @@ mod tests {
     fn a_token() -> String {
         token::AccessIssuer::from_source(&crate::http::vars(&[]))
             .unwrap()
-            .issue("user-1", &["user".into()], 1_800_000_000)
+            .issue("user-1", "s1", &["user".into()], 1_800_000_000)
             .unwrap()
             .token
     }

@@ -59,7 +59,7 @@ fn access_tokens(extra: &[(&'static str, &'static str)]) -> AccessIssuer {
 
 /// A valid access token for `user-1` with `r`, issued at `at`.
 fn mint_at(r: &[&str], at: u64) -> (String, String) {
-    let issued = access_tokens(&[]).issue("user-1", &roles(r), at).unwrap();
+    let issued = access_tokens(&[]).issue("user-1", "s1", &roles(r), at).unwrap();
     (issued.token, issued.jti)
 }
 
@@ -328,7 +328,7 @@ mod cells {
         let (token, jti) = mint_at(&["user", "admin"], NOW);
         assert_eq!(
             decide(shape, Some(&bearer(&token))),
-            Outcome::Allowed(json!({"sub": "user-1", "roles": "user,admin", "jti": jti}))
+            Outcome::Allowed(json!({"sub": "user-1", "roles": "user,admin", "jti": jti, "sid": "s1"}))
         );
     }
 
@@ -336,7 +336,7 @@ mod cells {
         let (token, jti) = mint_at(&[], NOW);
         assert_eq!(
             decide(shape, Some(&bearer(&token))),
-            Outcome::Allowed(json!({"sub": "user-1", "roles": "", "jti": jti}))
+            Outcome::Allowed(json!({"sub": "user-1", "roles": "", "jti": jti, "sid": "s1"}))
         );
     }
 
@@ -357,7 +357,7 @@ mod cells {
 
     pub fn wrong_issuer_is_refused(shape: Shape) {
         let token = access_tokens(&[("JWT_ISSUER", "https://evil.example.com")])
-            .issue("user-1", &roles(&["admin"]), NOW)
+            .issue("user-1", "s1", &roles(&["admin"]), NOW)
             .unwrap()
             .token;
         assert_eq!(decide(shape, Some(&bearer(&token))), shape.refused());
@@ -365,7 +365,7 @@ mod cells {
 
     pub fn wrong_audience_is_refused(shape: Shape) {
         let token = access_tokens(&[("JWT_AUDIENCE", "https://other-api.example.com")])
-            .issue("user-1", &roles(&["admin"]), NOW)
+            .issue("user-1", "s1", &roles(&["admin"]), NOW)
             .unwrap()
             .token;
         assert_eq!(decide(shape, Some(&bearer(&token))), shape.refused());
@@ -461,7 +461,7 @@ mod cells {
 
     pub fn signature_from_another_secret_is_refused(shape: Shape) {
         let foreign = access_tokens(&[("JWT_ACCESS_SECRET", OTHER_SECRET)])
-            .issue("user-1", &roles(&["admin"]), NOW)
+            .issue("user-1", "s1", &roles(&["admin"]), NOW)
             .unwrap()
             .token;
         assert_eq!(decide(shape, Some(&bearer(&foreign))), shape.refused());
@@ -477,7 +477,7 @@ mod cells {
 
     pub fn token_signed_by_the_previous_secret_is_allowed_during_rotation(shape: Shape) {
         let old = access_tokens(&[("JWT_ACCESS_SECRET", OTHER_SECRET)])
-            .issue("user-1", &roles(&["user"]), NOW)
+            .issue("user-1", "s1", &roles(&["user"]), NOW)
             .unwrap()
             .token;
         let rotated =
@@ -570,7 +570,7 @@ mod cells {
         let event = shape.event_for_route(Some(&bearer(&token)), "GET", "/admin/users");
         assert_eq!(
             decide_with(&a, shape, event, NOW),
-            Outcome::Allowed(json!({"sub": "user-1", "roles": "user,admin", "jti": jti}))
+            Outcome::Allowed(json!({"sub": "user-1", "roles": "user,admin", "jti": jti, "sid": "s1"}))
         );
     }
 
@@ -636,7 +636,7 @@ fn rest_policy_allows_the_stage_and_explicitly_denies_rule_routes_the_token_lack
                 }
             ]
         },
-        "context": {"sub": "user-1", "roles": "user,ops", "jti": jti}
+        "context": {"sub": "user-1", "roles": "user,ops", "jti": jti, "sid": "s1"}
     });
     for shape in [Shape::RestToken, Shape::RestRequest] {
         let answer = authorize(&a, &shape.event(Some(&bearer(&token))), NOW).unwrap();
@@ -661,7 +661,7 @@ fn rest_policy_without_rules_is_the_stage_wildcard_only() {
                         "Resource": [format!("{STAGE_ARN_PROD}/*/*")]
                     }]
                 },
-                "context": {"sub": "user-1", "roles": "user", "jti": jti}
+                "context": {"sub": "user-1", "roles": "user", "jti": jti, "sid": "s1"}
             }),
             "{shape:?}"
         );

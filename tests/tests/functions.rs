@@ -615,7 +615,11 @@ async fn me_answers_the_authorizer_context_from_either_api_flavour() {
         assert_eq!(res.status(), 200, "{file}");
         assert_eq!(
             body(&res),
-            json!({"sub": "6f1c2a7e-4d2b-4c8e-9a51-0b7c3d9e8f10", "roles": ["user", "admin"]}),
+            json!({
+                "sub": "6f1c2a7e-4d2b-4c8e-9a51-0b7c3d9e8f10",
+                "roles": ["user", "admin"],
+                "sid": "0b6f7c3e2f4a4d559a0e5c1d2e3f4a5b"
+            }),
             "{file}"
         );
     }

@@ -27,7 +27,7 @@ fn authorizer_config_verifies_what_the_login_config_issues() {
     let authorizer = AccessVerifier::from_source(&only_access).unwrap();
 
     let now = unix_now();
-    let issued = login.issue("u1", &["user".into()], now).unwrap();
+    let issued = login.issue("u1", "s1", &["user".into()], now).unwrap();
     assert_eq!(authorizer.verify(&issued.token, now).unwrap().sub, "u1");
     assert_eq!(
         authorizer.verify(&issued.token, now + 900 + 5),

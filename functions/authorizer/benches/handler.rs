@@ -22,7 +22,7 @@ fn handler(c: &mut Criterion) {
     let authorizer = Authorizer::from_source(&env()).expect("bench config");
     let tokens = token::AccessIssuer::from_source(&env()).expect("bench config");
     let roles = vec!["user".to_owned(), "admin".to_owned()];
-    let token = tokens.issue("user-0001", &roles, NOW).unwrap().token;
+    let token = tokens.issue("user-0001", "s1", &roles, NOW).unwrap().token;
     let (signed, _) = token.rsplit_once('.').expect("three segments");
     let mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
 

@@ -16,7 +16,7 @@
 //! | anything else | | | error `Unauthorized` | |
 //!
 //! The context handed to the protected Lambda is `sub`, `roles` (joined with
-//! commas; the token crate refuses roles containing one) and `jti`.
+//! commas; the token crate refuses roles containing one), `jti` and `sid`.
 //!
 //! Where the token is read: HTTP API from `identitySource[0]` (what API Gateway
 //! extracted and keys its cache on), else the `authorization` header; REST

@@ -70,6 +70,8 @@ pub struct Context {
     /// Joined with commas (the token crate refuses roles containing one).
     pub roles: String,
     pub jti: String,
+    /// The session the token was issued for.
+    pub sid: String,
 }
 
 impl Context {
@@ -78,6 +80,7 @@ impl Context {
             roles: claims.roles.join(","),
             sub: claims.sub,
             jti: claims.jti,
+            sid: claims.sid,
         }
     }
 }

@@ -73,7 +73,7 @@ impl Issuing {
     pub fn answer(&self, session: &Session, now: u64) -> Result<Response<Body>, ApiError> {
         let access = self
             .access
-            .issue(&session.user_id, &session.roles, now)
+            .issue(&session.user_id, &session.sid, &session.roles, now)
             .map_err(signing_error)?;
         let refresh = self
             .refresh

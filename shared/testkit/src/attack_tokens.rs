@@ -273,7 +273,7 @@ impl Ctx {
             .set("kid", kid)
     }
 
-    /// Exactly the claims `AccessTokens::issue` writes, issued now.
+    /// Exactly the claims `AccessIssuer::issue` writes, issued now.
     fn claims(&self) -> Obj {
         Obj::default()
             .set("iss", s(&self.issuer))
@@ -282,11 +282,12 @@ impl Ctx {
             .set("iat", self.now.to_string())
             .set("exp", (self.now + TTL).to_string())
             .set("jti", s("j1"))
+            .set("sid", s("s1"))
             .set("roles", r#"["user"]"#)
             .set("token_use", s("access"))
     }
 
-    /// Claims the way `RefreshTokens::issue` writes them, issued now.
+    /// Claims the way `RefreshIssuer::issue` writes them, issued now.
     fn refresh_claims(&self, exp: u64) -> Obj {
         Obj::default()
             .set("iss", s(&self.issuer))
@@ -1636,8 +1637,8 @@ pub fn payload_tampering(k: &Keys<'_>) -> Vec<Attack> {
         ),
         (
             "members reordered",
-            r#""jti":"j1","roles":["user"]"#.to_owned(),
-            r#""roles":["user"],"jti":"j1""#.to_owned(),
+            r#""jti":"j1","sid":"s1""#.to_owned(),
+            r#""sid":"s1","jti":"j1""#.to_owned(),
         ),
         (
             "an unknown claim added",

@@ -85,8 +85,14 @@ impl Tokens {
 }
 
 impl Access {
-    pub fn issue(&self, sub: &str, roles: &[String], now: u64) -> Result<Issued, TokenError> {
-        self.issuer.issue(sub, roles, now)
+    pub fn issue(
+        &self,
+        sub: &str,
+        sid: &str,
+        roles: &[String],
+        now: u64,
+    ) -> Result<Issued, TokenError> {
+        self.issuer.issue(sub, sid, roles, now)
     }
 
     pub fn verify(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {

@@ -24,7 +24,7 @@ fn access_token(c: &mut Criterion) {
     let roles = vec!["user".to_owned(), "admin".to_owned()];
     let token = t
         .access
-        .issue("user-0001", &roles, NOW)
+        .issue("user-0001", "s1", &roles, NOW)
         .expect("issue")
         .token;
     let (signed, _) = token.rsplit_once('.').expect("three segments");
@@ -63,7 +63,7 @@ fn access_token(c: &mut Criterion) {
     group.bench_function("issue", |b| {
         b.iter(|| {
             t.access
-                .issue(black_box("user-0001"), black_box(&roles), NOW)
+                .issue(black_box("user-0001"), "s1", black_box(&roles), NOW)
         })
     });
     group.finish();

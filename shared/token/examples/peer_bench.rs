@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             let roles = ["user".to_owned(), "admin".to_owned()];
             let issued = tokens
                 .issuer
-                .issue("user-0001", &roles, unix_now())
+                .issue("user-0001", "s1", &roles, unix_now())
                 .expect("issue");
             let out = serde_json::json!({
                 "token": issued.token,

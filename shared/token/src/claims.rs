@@ -19,7 +19,8 @@ impl TokenUse {
     }
 }
 
-/// Claims of an access token.
+/// Claims of an access token. `sid` names the session it was issued for, so
+/// the account routes know the caller's own session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
@@ -28,6 +29,7 @@ pub struct AccessClaims {
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+    pub sid: String,
     pub roles: Vec<String>,
     pub token_use: TokenUse,
 }

@@ -230,12 +230,21 @@ impl AccessIssuer {
         Signer::from_source(src, ACCESS).map(|signer| Self { signer })
     }
 
-    /// Signs an access token for `sub` with `roles`, valid from `now` for the
-    /// configured TTL. Roles are joined with commas in the authorizer context,
-    /// so a role may not be empty or contain a comma.
-    pub fn issue(&self, sub: &str, roles: &[String], now: u64) -> Result<Issued, TokenError> {
+    /// Signs an access token for `sub` in session `sid` with `roles`, valid
+    /// from `now` for the configured TTL. Roles are joined with commas in the
+    /// authorizer context, so a role may not be empty or contain a comma.
+    pub fn issue(
+        &self,
+        sub: &str,
+        sid: &str,
+        roles: &[String],
+        now: u64,
+    ) -> Result<Issued, TokenError> {
         if sub.is_empty() {
             return Err(TokenError::invalid(Claim::Sub));
+        }
+        if sid.is_empty() {
+            return Err(TokenError::invalid(Claim::Sid));
         }
         if !roles.iter().all(|r| valid_role(r)) {
             return Err(TokenError::invalid(Claim::Roles));
@@ -248,6 +257,7 @@ impl AccessIssuer {
             iat: now,
             exp: now + s.ttl_secs,
             jti: uuid::Uuid::new_v4().simple().to_string(),
+            sid: sid.to_owned(),
             roles: roles.to_vec(),
             token_use: TokenUse::Access,
         };
@@ -284,6 +294,10 @@ impl AccessVerifier {
     /// Verifies an access token at time `now` (epoch seconds).
     pub fn verify(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
         let raw = self.verifier.verify(token, now)?;
+        let sid = raw
+            .sid
+            .filter(|s| !s.is_empty())
+            .ok_or(TokenError::invalid(Claim::Sid))?;
         let roles = raw.roles.ok_or(TokenError::invalid(Claim::Roles))?;
         if !roles.iter().all(|r| valid_role(r)) {
             return Err(TokenError::invalid(Claim::Roles));
@@ -295,6 +309,7 @@ impl AccessVerifier {
             iat: raw.iat,
             exp: raw.exp,
             jti: raw.jti,
+            sid,
             roles,
             token_use: TokenUse::Access,
         })
@@ -447,8 +462,14 @@ mod tests {
     }
 
     impl Access {
-        fn issue(&self, sub: &str, roles: &[String], now: u64) -> Result<Issued, TokenError> {
-            self.issuer.issue(sub, roles, now)
+        fn issue(
+            &self,
+            sub: &str,
+            sid: &str,
+            roles: &[String],
+            now: u64,
+        ) -> Result<Issued, TokenError> {
+            self.issuer.issue(sub, sid, roles, now)
         }
         fn verify(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
             self.verifier.verify(token, now)
@@ -511,7 +532,7 @@ mod tests {
     fn access_claims() -> Value {
         json!({
             "iss": "https://auth.example.com", "aud": "https://api.example.com",
-            "sub": "u1", "iat": NOW, "exp": NOW + 900, "jti": "j1",
+            "sub": "u1", "iat": NOW, "exp": NOW + 900, "jti": "j1", "sid": "s1",
             "roles": ["user"], "token_use": "access"
         })
     }
@@ -539,7 +560,7 @@ mod tests {
     #[test]
     fn issued_tokens_take_the_fast_header_path_and_other_spellings_the_checked_one() {
         let t = tokens();
-        let token = t.access.issue("u1", &roles(), NOW).unwrap().token;
+        let token = t.access.issue("u1", "s1", &roles(), NOW).unwrap().token;
         let header = token.split('.').next().unwrap();
         assert!(
             t.access.verifier.verifier.keys.by_header(header).is_some(),
@@ -562,7 +583,7 @@ mod tests {
     #[test]
     fn access_token_has_exactly_the_design_claims() {
         let t = tokens();
-        let issued = t.access.issue("u1", &roles(), NOW).unwrap();
+        let issued = t.access.issue("u1", "s1", &roles(), NOW).unwrap();
         let payload = segment(&issued.token, 1);
         assert_eq!(
             keys_of(&payload),
@@ -573,6 +594,7 @@ mod tests {
                 "iss",
                 "jti",
                 "roles",
+                "sid",
                 "sub",
                 "token_use"
             ]
@@ -590,7 +612,7 @@ mod tests {
     #[test]
     fn access_token_round_trips() {
         let t = tokens();
-        let issued = t.access.issue("u1", &roles(), NOW).unwrap();
+        let issued = t.access.issue("u1", "s1", &roles(), NOW).unwrap();
         let claims = t.access.verify(&issued.token, NOW).unwrap();
         assert_eq!(claims.sub, "u1");
         assert_eq!(claims.roles, roles());
@@ -602,15 +624,15 @@ mod tests {
     #[test]
     fn each_access_token_gets_a_new_jti() {
         let t = tokens();
-        let a = t.access.issue("u1", &roles(), NOW).unwrap();
-        let b = t.access.issue("u1", &roles(), NOW).unwrap();
+        let a = t.access.issue("u1", "s1", &roles(), NOW).unwrap();
+        let b = t.access.issue("u1", "s1", &roles(), NOW).unwrap();
         assert_ne!(a.jti, b.jti);
     }
 
     #[test]
     fn exp_is_accepted_until_the_last_second_of_leeway() {
         let t = tokens();
-        let tok = t.access.issue("u1", &roles(), NOW).unwrap().token;
+        let tok = t.access.issue("u1", "s1", &roles(), NOW).unwrap().token;
         assert!(t.access.verify(&tok, NOW + 900 - 1).is_ok());
         assert!(t.access.verify(&tok, NOW + 900 + 4).is_ok());
         assert_eq!(
@@ -622,7 +644,7 @@ mod tests {
     #[test]
     fn exp_without_leeway_expires_at_exp_exactly() {
         let t = config(&[("JWT_LEEWAY", "0")]);
-        let tok = t.access.issue("u1", &roles(), NOW).unwrap().token;
+        let tok = t.access.issue("u1", "s1", &roles(), NOW).unwrap().token;
         assert!(t.access.verify(&tok, NOW + 899).is_ok());
         assert_eq!(t.access.verify(&tok, NOW + 900), Err(TokenError::Expired));
     }
@@ -744,7 +766,7 @@ mod tests {
     fn a_role_with_a_comma_is_neither_issued_nor_accepted() {
         let t = tokens();
         assert_eq!(
-            t.access.issue("u1", &["a,b".into()], NOW),
+            t.access.issue("u1", "s1", &["a,b".into()], NOW),
             Err(TokenError::invalid(Claim::Roles))
         );
         let c = with(access_claims(), "roles", json!(["a,admin"]));
@@ -772,6 +794,25 @@ mod tests {
     }
 
     #[test]
+    fn an_access_token_without_its_session_is_refused() {
+        let mut c = access_claims();
+        c.as_object_mut().unwrap().remove("sid");
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::invalid(Claim::Sid))
+        );
+        let c = with(access_claims(), "sid", json!(""));
+        assert_eq!(
+            tokens().access.verify(&sign_access(c), NOW),
+            Err(TokenError::invalid(Claim::Sid))
+        );
+        assert_eq!(
+            tokens().access.issue("u1", "", &roles(), NOW),
+            Err(TokenError::invalid(Claim::Sid))
+        );
+    }
+
+    #[test]
     fn unknown_claims_are_ignored() {
         let c = with(access_claims(), "email", json!("a@example.com"));
         assert!(tokens().access.verify(&sign_access(c), NOW).is_ok());
@@ -780,7 +821,7 @@ mod tests {
     #[test]
     fn previous_key_verifies_but_never_signs() {
         let old = tokens();
-        let before = old.access.issue("u1", &roles(), NOW).unwrap().token;
+        let before = old.access.issue("u1", "s1", &roles(), NOW).unwrap().token;
         let rotated = config(&[
             (
                 "JWT_ACCESS_SECRET",
@@ -789,7 +830,7 @@ mod tests {
             ("JWT_ACCESS_SECRET_PREVIOUS", ACCESS),
         ]);
         assert!(rotated.access.verify(&before, NOW).is_ok());
-        let after = rotated.access.issue("u1", &roles(), NOW).unwrap().token;
+        let after = rotated.access.issue("u1", "s1", &roles(), NOW).unwrap().token;
         assert_eq!(
             segment(&after, 0)["kid"],
             crate::keys::key_id(b"new-access-secret-0123456789abcdefghijklm")
@@ -799,7 +840,7 @@ mod tests {
 
     #[test]
     fn retired_key_is_an_unknown_key() {
-        let before = tokens().access.issue("u1", &roles(), NOW).unwrap().token;
+        let before = tokens().access.issue("u1", "s1", &roles(), NOW).unwrap().token;
         let rotated = config(&[(
             "JWT_ACCESS_SECRET",
             "new-access-secret-0123456789abcdefghijklm",
@@ -875,7 +916,7 @@ mod tests {
     #[test]
     fn access_token_is_refused_by_the_refresh_verifier() {
         let t = tokens();
-        let tok = t.access.issue("u1", &roles(), NOW).unwrap().token;
+        let tok = t.access.issue("u1", "s1", &roles(), NOW).unwrap().token;
         assert_eq!(t.refresh.verify(&tok, NOW), Err(TokenError::UnknownKey));
     }
 

@@ -19,7 +19,7 @@ proptest! {
         roles in proptest::collection::vec(role(), 0..8),
     ) {
         let t = tokens();
-        let issued = t.access.issue(&sub, &roles, NOW).unwrap();
+        let issued = t.access.issue(&sub, "s1", &roles, NOW).unwrap();
         let claims = t.access.verify(&issued.token, NOW).unwrap();
         prop_assert_eq!(claims.sub, sub);
         prop_assert_eq!(claims.roles, roles);
@@ -43,7 +43,7 @@ proptest! {
     #[test]
     fn changing_any_single_byte_never_verifies(index in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let t = tokens();
-        let token = t.access.issue("u1", &["user".into()], NOW).unwrap().token;
+        let token = t.access.issue("u1", "s1", &["user".into()], NOW).unwrap().token;
         let mut bytes = token.into_bytes();
         let i = index.index(bytes.len());
         prop_assume!(bytes[i] != byte);
@@ -55,7 +55,7 @@ proptest! {
     #[test]
     fn removing_any_single_byte_never_verifies(index in any::<prop::sample::Index>()) {
         let t = tokens();
-        let token = t.access.issue("u1", &["user".into()], NOW).unwrap().token;
+        let token = t.access.issue("u1", "s1", &["user".into()], NOW).unwrap().token;
         let mut bytes = token.into_bytes();
         bytes.remove(index.index(bytes.len()));
         prop_assert!(t.access.verify(&String::from_utf8_lossy(&bytes), NOW).is_err());
@@ -64,7 +64,7 @@ proptest! {
     #[test]
     fn inserting_any_single_byte_never_verifies(index in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let t = tokens();
-        let token = t.access.issue("u1", &["user".into()], NOW).unwrap().token;
+        let token = t.access.issue("u1", "s1", &["user".into()], NOW).unwrap().token;
         let mut bytes = token.into_bytes();
         bytes.insert(index.index(bytes.len() + 1), byte);
         prop_assert!(t.access.verify(&String::from_utf8_lossy(&bytes), NOW).is_err());
@@ -73,7 +73,7 @@ proptest! {
     #[test]
     fn an_access_token_never_verifies_as_a_refresh_token(sub in "\\PC{1,32}", roles in proptest::collection::vec(role(), 0..4)) {
         let t = tokens();
-        let token = t.access.issue(&sub, &roles, NOW).unwrap().token;
+        let token = t.access.issue(&sub, "s1", &roles, NOW).unwrap().token;
         prop_assert!(t.refresh.verify(&token, NOW).is_err());
     }
 

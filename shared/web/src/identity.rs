@@ -7,11 +7,12 @@ use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 use serde_json::Value;
 
-/// The authenticated caller.
+/// The authenticated caller: who, with which roles, in which session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Caller {
     pub sub: String,
     pub roles: Vec<String>,
+    pub sid: String,
 }
 
 /// The caller from the authorizer context, or `None` when the request did
@@ -36,5 +37,6 @@ pub fn caller(req: &Request) -> Option<Caller> {
     Some(Caller {
         sub: sub.to_owned(),
         roles,
+        sid: text("sid").unwrap_or_default().to_owned(),
     })
 }
