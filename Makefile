@@ -1,9 +1,10 @@
 # The commands README.md gives; CI (.ci/run) calls the same targets.
-.PHONY: test lint unit template e2e scan-logs bench-build bench fuzz dynamodb dev build
+.PHONY: test lint unit template e2e scan-logs bench-build bench fuzz dynamodb dev build sam-build
 
 ## Everything a change must pass: formatting, lints, every test, the
-## template, the end-to-end flow over the local stack, and a scan of every
-## log line those produced for tokens, secrets and passwords.
+## template, the end-to-end flow and the browser tests over the local stack,
+## and a scan of every log line those produced for tokens, secrets and
+## passwords.
 test: lint unit template e2e scan-logs
 
 lint:
@@ -16,11 +17,16 @@ unit:
 	rm -rf "$${CARGO_TARGET_DIR:-target}/test-logs"
 	cargo test --workspace --locked
 
-## template.yaml passes cfn-lint (installed into .local/venv when missing).
+## template.yaml passes the SAM translator (sam validate, offline) and
+## cfn-lint (sam validate --lint); both installed into .local/venv when
+## missing. Its security-relevant shape is asserted by tests/tests/template.rs.
 template:
-	"$$(scripts/python-tools cfn-lint)/cfn-lint" template.yaml
+	bin=$$(scripts/python-tools sam cfn-lint) && \
+	  SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 "$$bin/sam" validate --template template.yaml && \
+	  SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 "$$bin/sam" validate --lint --template template.yaml
 
-## A whole session over real HTTP against the local stack (make dev's).
+## A whole session over real HTTP against the local stack (make dev's), then
+## the browser tests in headless Chromium (installed with apt when missing).
 e2e:
 	tests/e2e/flow.py
 
@@ -55,6 +61,11 @@ dev:
 ## Release arm64 binaries for Lambda, as `sam build` makes them, with sizes.
 build:
 	scripts/build
+
+## `sam build` itself (slow: ~15 minutes on 2 cores), with cargo-lambda and
+## zig on PATH, then the built files' sizes and panic strategy.
+sam-build:
+	scripts/sam-build
 
 ## Every benchmark in one sitting (criterion, peers, Runtime API harness,
 ## arm64 sizes); writes BENCHMARKS.md. Not part of `make test`.

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """End-to-end: start the local stack exactly as `make dev` does, then drive a
 whole session over real HTTP with a cookie jar that stores the refresh cookie
-the way a browser does, invoke the authorizer and `me` through cargo-lambda's
-invoke endpoint with the token just issued, and run schemathesis against
-openapi.yaml on the same stack, and put it under load (load.py: LOAD_SECONDS,
-default 20, and LOAD_CLIENTS, default 8).
+the way a browser does, call `GET /me` through the local gateway and its
+authorizer with the token just issued, run schemathesis against openapi.yaml
+on the same stack, put it under load (load.py: LOAD_SECONDS, default 20, and
+LOAD_CLIENTS, default 8), and run the browser tests (browser.py: headless
+Chromium) on it and on a second stack under a base path.
 
 Standard library only. Exits non-zero on the first failed expectation; always
 stops the stack it started. Usage: tests/e2e/flow.py (make e2e).
@@ -22,6 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import browser
 import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,12 +42,19 @@ def free_port():
 
 
 class Stack:
-    def __init__(self):
+    """`scripts/dev` on free ports. The browser tests' host names
+    (browser.py) are allowed origins: app.example.test is the app's site."""
+
+    def __init__(self, base_path="", **extra):
         self.http_port = free_port()
         self.ddb_port = free_port()
-        self.base = f"http://127.0.0.1:{self.http_port}"
+        self.base_path = f"/{base_path}" if base_path else ""
+        self.origin = f"http://127.0.0.1:{self.http_port}"
+        self.base = self.origin + self.base_path
         self.log = open(LOG_DIR / f"e2e-stack-{self.http_port}.log", "w")
-        env = dict(os.environ, HTTP_PORT=str(self.http_port), DYNAMODB_PORT=str(self.ddb_port))
+        origins = ",".join([self.origin, f"http://app.example.test:{self.http_port}"])
+        env = dict(os.environ, HTTP_PORT=str(self.http_port), DYNAMODB_PORT=str(self.ddb_port),
+                   INVOKE_PORT=str(free_port()), BASE_PATH=base_path, ALLOWED_ORIGINS=origins, **extra)
         self.proc = subprocess.Popen(
             [str(ROOT / "scripts" / "dev")], cwd=ROOT, env=env,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -107,17 +116,6 @@ def refresh_cookie(jar):
     return next((c for c in jar if c.name == "refresh_token"), None)
 
 
-def invoke(stack, function, event):
-    url = f"{stack.base}/2015-03-31/functions/{function}/invocations"
-    status, _, body = request(url, event, jar=None)
-    expect(status == 200, f"invoke {function} answers 200")
-    return json.loads(body)
-
-
-def event(name):
-    return json.loads((ROOT / "tests" / "events" / name).read_text())
-
-
 def flow(stack):
     base = stack.base
     jar = http.cookiejar.CookieJar()
@@ -134,7 +132,7 @@ def flow(stack):
     expect(tokens["token_type"] == "Bearer" and tokens["expires_in"] == 900, "login body")
     cookie = refresh_cookie(jar)
     expect(cookie is not None, "the browser stored the refresh cookie")
-    expect(cookie.path == "/auth", "cookie path is /auth")
+    expect(cookie.path == stack.base_path + "/auth", f"cookie path is {stack.base_path}/auth")
     expect(cookie.has_nonstandard_attr("HttpOnly"), "cookie is HttpOnly")
     expect(not cookie.secure, "cookie is not Secure locally (COOKIE_SECURE=false)")
     expect(cookie.expires and abs(cookie.expires - (time.time() + 7 * 86400)) < 120, "cookie lives 7 days")
@@ -145,24 +143,32 @@ def flow(stack):
     status, _, _ = request(base + "/auth/login", {"username": user, "password": "wrong password here"}, jar=None)
     expect(status == 401, "wrong password answers 401")
 
-    authz_event = event("authorizer-v2.json")
-    bearer = f"Bearer {tokens['access_token']}"
-    authz_event["identitySource"] = [bearer]
-    authz_event["headers"]["authorization"] = bearer
-    verdict = invoke(stack, "authorizer", authz_event)
-    expect(verdict.get("isAuthorized") is True, "the authorizer allows the access token")
-    context = verdict["context"]
-    expect(context["roles"] == "user" and context["sub"] and context["jti"], "authorizer context")
-
-    bad = dict(authz_event, identitySource=["Bearer " + tokens["access_token"][:-2] + "xx"])
-    bad["headers"] = dict(authz_event["headers"], authorization=bad["identitySource"][0])
-    expect(invoke(stack, "authorizer", bad).get("isAuthorized") is False, "the authorizer denies a tampered token")
-
-    me_event = event("http-api-v2-me.json")
-    me_event["requestContext"]["authorizer"] = {"lambda": context}
-    me = invoke(stack, "me", me_event)
-    expect(me.get("statusCode") == 200, "me answers 200 with the authorizer's context")
-    expect(json.loads(me["body"]) == {"sub": context["sub"], "roles": ["user"]}, "me body")
+    # GET /me through the gateway: the authorizer decides, me reads its context.
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    status, _, body = request(base + "/me", None, method="GET", headers=bearer)
+    expect(status == 200, "GET /me with the access token answers 200 through the authorizer")
+    me = json.loads(body)
+    expect(set(me) == {"sub", "roles", "sid"} and me["roles"] == ["user"] and me["sid"],
+           "me answers sub, roles and sid from the authorizer's context")
+    status, _, body = request(base + "/me", None, method="GET")
+    expect(status == 401 and json.loads(body) == {"message": "Unauthorized"},
+           "GET /me without a token: 401 from the gateway, the authorizer not asked")
+    tampered = {"Authorization": f"Bearer {tokens['access_token'][:-2]}xx"}
+    status, _, body = request(base + "/me", None, method="GET", headers=tampered)
+    expect(status == 403 and json.loads(body) == {"message": "Forbidden"},
+           "GET /me with a tampered token: 403, as HTTP API answers an authorizer's refusal")
+    allowed = {"Origin": stack.origin, "Access-Control-Request-Method": "GET",
+               "Access-Control-Request-Headers": "authorization"}
+    status, headers, _ = request(base + "/me", None, method="OPTIONS", headers=allowed)
+    expect(status == 204 and headers.get("Access-Control-Allow-Origin") == stack.origin
+           and headers.get("Access-Control-Allow-Credentials") == "true",
+           "the preflight of GET /me is answered by the gateway, without a token")
+    foreign = dict(allowed, Origin="https://evil.example")
+    status, headers, _ = request(base + "/me", None, method="OPTIONS", headers=foreign)
+    expect(status == 204 and headers.get("Access-Control-Allow-Origin") is None,
+           "a foreign origin's preflight gets no CORS headers")
+    status, _, _ = request(base + "/auth/login", None, method="GET")
+    expect(status == 404, "a method without a route is the gateway's 404")
 
     old = refresh_cookie(jar).value
     status, headers, body = request(base + "/auth/refresh", None, jar=jar)
@@ -241,6 +247,17 @@ def contract(stack):
     expect(run.returncode == 0, "schemathesis: no 5xx, every answer conforms to openapi.yaml")
 
 
+def base_path(expect):
+    """A second stack, under a base path (as a custom domain's API mapping
+    serves it), through the browser."""
+    stack = Stack(base_path="prod")
+    try:
+        stack.wait_ready()
+        browser.run_base_path(stack, expect)
+    finally:
+        stack.stop()
+
+
 def main():
     (ROOT / ".local").mkdir(exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -255,6 +272,8 @@ def main():
         expect(not failures, "load: no 5xx, no 401, no reuse detected, every session alive at the end")
         startup_refusals()
         contract(stack)
+        browser.run(stack, expect)
+        base_path(expect)
     except AssertionError as e:
         print(f"FAILED: {e} (stack log: {stack.log.name})", file=sys.stderr)
         print(f"{PASSED} passed, 1 failed")

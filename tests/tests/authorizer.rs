@@ -59,7 +59,9 @@ fn access_tokens(extra: &[(&'static str, &'static str)]) -> AccessIssuer {
 
 /// A valid access token for `user-1` with `r`, issued at `at`.
 fn mint_at(r: &[&str], at: u64) -> (String, String) {
-    let issued = access_tokens(&[]).issue("user-1", "s1", &roles(r), at).unwrap();
+    let issued = access_tokens(&[])
+        .issue("user-1", "s1", &roles(r), at)
+        .unwrap();
     (issued.token, issued.jti)
 }
 
@@ -328,7 +330,9 @@ mod cells {
         let (token, jti) = mint_at(&["user", "admin"], NOW);
         assert_eq!(
             decide(shape, Some(&bearer(&token))),
-            Outcome::Allowed(json!({"sub": "user-1", "roles": "user,admin", "jti": jti, "sid": "s1"}))
+            Outcome::Allowed(
+                json!({"sub": "user-1", "roles": "user,admin", "jti": jti, "sid": "s1"})
+            )
         );
     }
 
@@ -570,7 +574,9 @@ mod cells {
         let event = shape.event_for_route(Some(&bearer(&token)), "GET", "/admin/users");
         assert_eq!(
             decide_with(&a, shape, event, NOW),
-            Outcome::Allowed(json!({"sub": "user-1", "roles": "user,admin", "jti": jti, "sid": "s1"}))
+            Outcome::Allowed(
+                json!({"sub": "user-1", "roles": "user,admin", "jti": jti, "sid": "s1"})
+            )
         );
     }
 

@@ -260,23 +260,217 @@ fn the_authorizer_never_receives_the_refresh_secret() {
     assert!(env.contains("JWT_ACCESS_SECRET"));
 }
 
+/// The `!Tag` and its argument of a short-form intrinsic.
+fn tagged<'a>(v: &'a Value, tag: &str) -> &'a Value {
+    match v {
+        Value::Tagged(t) if t.tag == tag => &t.value,
+        other => panic!("expected {tag}, found {other:?}"),
+    }
+}
+
 #[test]
-fn secrets_are_no_echo_parameters_without_defaults() {
+fn signing_secrets_are_generated_by_the_stack_never_typed_at_deploy() {
     let t = template();
     for p in ["JwtAccessSecret", "JwtRefreshSecret"] {
-        let param = &t["Parameters"][p];
-        assert_eq!(param["NoEcho"].as_bool(), Some(true), "{p}");
-        assert!(
-            param.get("Default").is_none(),
-            "{p} must not have a default"
-        );
-        assert_eq!(param["MinLength"].as_u64(), Some(32), "{p}");
+        assert!(t["Parameters"].get(p).is_none(), "no parameter {p}");
+    }
+    for (secret, var) in [
+        ("AccessTokenSecret", "JWT_ACCESS_SECRET"),
+        ("RefreshTokenSecret", "JWT_REFRESH_SECRET"),
+    ] {
+        let r = &t["Resources"][secret];
+        assert_eq!(str_at(r, &["Type"]), "AWS::SecretsManager::Secret");
+        let g = &r["Properties"]["GenerateSecretString"];
+        assert!(g["PasswordLength"].as_u64().unwrap() >= 32, "{secret}");
+        let reference = format!("{{{{resolve:secretsmanager:${{{secret}}}:SecretString}}}}");
+        for function in functions() {
+            let value =
+                &t["Resources"][function.as_str()]["Properties"]["Environment"]["Variables"][var];
+            if !value.is_null() {
+                assert_eq!(
+                    tagged(value, "!Sub").as_str(),
+                    Some(reference.as_str()),
+                    "{function}"
+                );
+            }
+        }
     }
     for p in ["JwtAccessSecretPrevious", "JwtRefreshSecretPrevious"] {
         let param = &t["Parameters"][p];
         assert_eq!(param["NoEcho"].as_bool(), Some(true), "{p}");
         assert_eq!(param["Default"].as_str(), Some(""), "{p}");
     }
+}
+
+/// Every `AWS::Serverless::Function` of the template, by logical id.
+fn functions() -> Vec<String> {
+    let t = template();
+    t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Every `HttpApi` event: (function, method, path, its `Auth.Authorizer`).
+fn routes() -> Vec<(String, String, String, Option<String>)> {
+    let t = template();
+    let mut out = Vec::new();
+    for f in functions() {
+        let events = t["Resources"][f.as_str()]["Properties"]["Events"]
+            .as_mapping()
+            .cloned();
+        for (_, e) in events.into_iter().flatten() {
+            assert_eq!(
+                e["Type"].as_str(),
+                Some("HttpApi"),
+                "{f}: HTTP API events only"
+            );
+            let p = &e["Properties"];
+            out.push((
+                f.clone(),
+                str_at(p, &["Method"]).to_owned(),
+                str_at(p, &["Path"]).to_owned(),
+                p["Auth"]["Authorizer"].as_str().map(str::to_owned),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_is_behind_the_authorizer_unless_it_is_a_public_auth_route() {
+    let t = template();
+    let auth = &t["Resources"]["HttpApi"]["Properties"]["Auth"];
+    assert_eq!(auth["DefaultAuthorizer"].as_str(), Some("TokenAuthorizer"));
+    let public = [
+        "/auth/register",
+        "/auth/login",
+        "/auth/refresh",
+        "/auth/logout",
+    ];
+    let routes = routes();
+    assert!(routes.iter().any(|(_, _, p, _)| p == "/me"), "{routes:?}");
+    for (f, method, path, authorizer) in &routes {
+        assert_ne!(
+            method, "OPTIONS",
+            "{f}: preflights are the gateway's (CORS), never a route"
+        );
+        match authorizer.as_deref() {
+            Some("NONE") => assert!(
+                public.contains(&path.as_str()),
+                "{f} {path} must not be public"
+            ),
+            None => assert!(!public.contains(&path.as_str()), "{f} {path}"),
+            Some(other) => panic!("{f} {path}: unexpected authorizer {other}"),
+        }
+    }
+}
+
+#[test]
+fn cors_is_the_gateways_from_allowed_origins_with_credentials_and_retry_after() {
+    let t = template();
+    let cors =
+        &t["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-cors"];
+    let args = tagged(cors, "!If").as_sequence().expect("!If arguments");
+    assert_eq!(args[0].as_str(), Some("HasAllowedOrigins"));
+    let on = &args[1];
+    let split = tagged(&on["allowOrigins"], "!Split").as_sequence().unwrap();
+    assert_eq!(split[0].as_str(), Some(","));
+    assert_eq!(tagged(&split[1], "!Ref").as_str(), Some("AllowedOrigins"));
+    assert_eq!(on["allowCredentials"].as_bool(), Some(true));
+    let list = |k: &str| -> Vec<String> {
+        on[k]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_ascii_lowercase())
+            .collect()
+    };
+    assert!(list("exposeHeaders").contains(&"retry-after".to_owned()));
+    for h in ["authorization", "content-type"] {
+        assert!(list("allowHeaders").contains(&h.to_owned()), "{h}");
+    }
+    for m in ["get", "post", "delete"] {
+        assert!(list("allowMethods").contains(&m.to_owned()), "{m}");
+    }
+    assert!(
+        t["Resources"]["HttpApi"]["Properties"]
+            .get("CorsConfiguration")
+            .is_none()
+    );
+}
+
+#[test]
+fn iam_policies_name_exact_actions_on_exact_tables() {
+    let t = template();
+    for f in functions() {
+        let policies = t["Resources"][f.as_str()]["Properties"]["Policies"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        for p in policies {
+            let statements = p["Statement"]
+                .as_sequence()
+                .expect("inline statements only");
+            for s in statements {
+                for a in s["Action"].as_sequence().expect("Action list") {
+                    let a = a.as_str().unwrap();
+                    assert!(a.starts_with("dynamodb:") && !a.contains('*'), "{f}: {a}");
+                }
+                let resource = &s["Resource"];
+                assert!(
+                    !matches!(resource, Value::String(r) if r.contains('*')),
+                    "{f}: {resource:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_cookie_path_follows_the_base_path() {
+    let t = template();
+    let mut seen = 0;
+    for f in functions() {
+        let v =
+            &t["Resources"][f.as_str()]["Properties"]["Environment"]["Variables"]["COOKIE_PATH"];
+        if v.is_null() {
+            continue;
+        }
+        seen += 1;
+        let args = tagged(v, "!If").as_sequence().unwrap();
+        assert_eq!(args[0].as_str(), Some("HasBasePath"), "{f}");
+        assert_eq!(
+            tagged(&args[1], "!Sub").as_str(),
+            Some("/${BasePath}/auth"),
+            "{f}"
+        );
+        assert_eq!(args[2].as_str(), Some("/auth"), "{f}");
+    }
+    assert!(
+        seen >= 3,
+        "login, refresh and logout set or clear the cookie"
+    );
+}
+
+#[test]
+fn a_custom_domain_maps_the_api_with_its_base_path() {
+    let t = template();
+    let r = &t["Resources"];
+    assert_eq!(r["ApiDomain"]["Condition"].as_str(), Some("HasDomain"));
+    assert_eq!(r["ApiMapping"]["Condition"].as_str(), Some("HasDomain"));
+    assert_eq!(
+        r["ApiDnsRecord"]["Condition"].as_str(),
+        Some("HasHostedZone")
+    );
+    let key = tagged(&r["ApiMapping"]["Properties"]["ApiMappingKey"], "!If")
+        .as_sequence()
+        .unwrap();
+    assert_eq!(key[0].as_str(), Some("HasBasePath"));
+    assert!(t["Rules"]["DomainNeedsCertificate"].is_mapping());
 }
 
 #[test]

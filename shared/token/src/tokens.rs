@@ -830,7 +830,11 @@ mod tests {
             ("JWT_ACCESS_SECRET_PREVIOUS", ACCESS),
         ]);
         assert!(rotated.access.verify(&before, NOW).is_ok());
-        let after = rotated.access.issue("u1", "s1", &roles(), NOW).unwrap().token;
+        let after = rotated
+            .access
+            .issue("u1", "s1", &roles(), NOW)
+            .unwrap()
+            .token;
         assert_eq!(
             segment(&after, 0)["kid"],
             crate::keys::key_id(b"new-access-secret-0123456789abcdefghijklm")
@@ -840,7 +844,11 @@ mod tests {
 
     #[test]
     fn retired_key_is_an_unknown_key() {
-        let before = tokens().access.issue("u1", "s1", &roles(), NOW).unwrap().token;
+        let before = tokens()
+            .access
+            .issue("u1", "s1", &roles(), NOW)
+            .unwrap()
+            .token;
         let rotated = config(&[(
             "JWT_ACCESS_SECRET",
             "new-access-secret-0123456789abcdefghijklm",

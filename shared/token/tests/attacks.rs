@@ -159,7 +159,11 @@ fn base64_other_than_canonical_base64url_is_refused() {
     // Surrounding spaces and tabs: the authorizer trims them from the
     // header, the token crate itself takes the token as given.
     let t = tokens();
-    let valid = t.access.issue("u1", "s1", &["user".into()], NOW).unwrap().token;
+    let valid = t
+        .access
+        .issue("u1", "s1", &["user".into()], NOW)
+        .unwrap()
+        .token;
     for (name, token) in [
         ("a space before", format!(" {valid}")),
         ("a space after", format!("{valid} ")),
@@ -180,7 +184,12 @@ fn wrong_structure_and_oversized_tokens_are_refused() {
     // Control: exactly MAX_TOKEN_BYTES is still read (and verifies).
     let t = tokens();
     let at_limit = (5000..7000)
-        .map(|n| t.access.issue(&"u".repeat(n), "s1", &[], NOW).unwrap().token)
+        .map(|n| {
+            t.access
+                .issue(&"u".repeat(n), "s1", &[], NOW)
+                .unwrap()
+                .token
+        })
         .find(|token| token.len() == MAX_TOKEN_BYTES)
         .expect("some subject length gives exactly the limit");
     assert!(t.access.verify(&at_limit, NOW).is_ok());
@@ -195,7 +204,11 @@ fn tampered_payloads_with_the_old_signature_are_refused() {
 fn issued_tokens_look_like_the_hand_crafted_control() {
     // The controls are only worth something if they are what we issue.
     let t = tokens();
-    let issued = t.access.issue("u1", "s1", &["user".into()], NOW).unwrap().token;
+    let issued = t
+        .access
+        .issue("u1", "s1", &["user".into()], NOW)
+        .unwrap()
+        .token;
     let control = &attacks::controls(&keys())[0];
     let header = |token: &str| token.split('.').next().unwrap().to_owned();
     assert_eq!(header(&issued), header(&control.token));

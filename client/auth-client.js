@@ -1,0 +1,251 @@
+/**
+ * Browser client for the serverless-auth API (ES module, no dependencies).
+ *
+ * It logs in, keeps the short-lived access token, refreshes it from the
+ * HttpOnly refresh cookie before it expires, and offers an authenticated
+ * `fetch`. Guarantees:
+ * - The access token lives in this module's memory only: never in
+ *   localStorage, sessionStorage, cookies or IndexedDB, and never logged.
+ *   Tabs pass it to each other by BroadcastChannel messages, not storage.
+ * - One refresh at a time: concurrent callers in a tab share one promise,
+ *   and tabs of the same origin take turns under a Web Lock; a tab that
+ *   waited and meanwhile received a fresh token from the tab that held the
+ *   lock uses it, so tabs refreshing together make one network refresh.
+ * - `fetch` refreshes and retries at most once, when the API Gateway
+ *   authorizer refuses the token (401, or 403 `{"message":"Forbidden"}`).
+ * - A refresh refused with 401 means signed out: the token is dropped and
+ *   listeners hear `null`. Network errors leave the session as it was.
+ */
+
+/** Error answered by the API: HTTP `status`, API `code` (e.g.
+ * `invalid_credentials`) and `retryAfter` (seconds, or null). */
+export class AuthError extends Error {
+  /** @param {string} message @param {{status: number, code: string, retryAfter?: number|null}} details */
+  constructor(message, { status, code, retryAfter = null }) {
+    super(message);
+    this.name = 'AuthError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+const LINGER_MS = 50; // the lock holder waits this long after posting its token
+const RETRY_MS = 10_000; // automatic refresh retry after a network error
+const JSON_TYPE = { 'Content-Type': 'application/json' };
+
+/** Payload of a JWT (base64url JSON), unverified: for display only. */
+function decode(token) {
+  try {
+    const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Creates a client. Call it once per page.
+ * @param {object} [options]
+ * @param {string} [options.baseUrl=''] API origin and stage path, no trailing slash.
+ * @param {number} [options.refreshMargin=60] Seconds before expiry to refresh.
+ * @param {string} [options.lockName='serverless-auth:refresh'] Web Lock and BroadcastChannel name.
+ * @param {typeof fetch} [options.fetch] The fetch to use (defaults to the global one).
+ */
+export function createAuthClient({
+  baseUrl = '',
+  refreshMargin = 60,
+  lockName = 'serverless-auth:refresh',
+  fetch: fetchImpl = globalThis.fetch.bind(globalThis),
+} = {}) {
+  let state = null; // { token, claims, expiresAt (ms, this browser's clock), dueAt (ms) }
+  let timer;
+  let inflight = null; // the refresh promise this tab's callers share
+  let epoch = 0; // bumped on login/logout: a refresh begun before must not overwrite them
+  let adoptedAt = -Infinity; // when a token last arrived from another tab (performance.now())
+  const listeners = new Set();
+  const locks = globalThis.navigator?.locks;
+  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(lockName) : null;
+  const doc = globalThis.document;
+
+  function makeState(token, expiresAt) {
+    const claims = decode(token);
+    expiresAt ??= claims.exp * 1000;
+    const lifetime = claims.exp > claims.iat ? (claims.exp - claims.iat) * 1000 : expiresAt - Date.now();
+    // Never aim earlier than half the lifetime, so a large margin cannot make a refresh loop.
+    return { token, claims, expiresAt, dueAt: expiresAt - Math.min(refreshMargin * 1000, lifetime / 2) };
+  }
+
+  function set(next) {
+    clearTimeout(timer);
+    state = next;
+    if (Number.isFinite(state?.dueAt)) timer = setTimeout(tick, Math.max(0, state.dueAt - Date.now()));
+    const s = session();
+    for (const listener of listeners) {
+      try { listener(s); } catch (e) { setTimeout(() => { throw e; }); } // report; the others still run
+    }
+  }
+
+  const due = () => !state || Date.now() >= state.dueAt;
+  const visible = () => doc?.visibilityState !== 'hidden';
+
+  function tick() {
+    if (!visible()) return; // hidden: refresh late, on visibilitychange
+    refresh().catch(() => {
+      if (!state) return; // signed out
+      clearTimeout(timer);
+      timer = setTimeout(tick, RETRY_MS);
+    });
+  }
+  doc?.addEventListener('visibilitychange', () => {
+    if (visible() && state && due()) tick();
+  });
+
+  // Other tabs: adopt a newer token they got; drop ours when they log out.
+  if (channel) channel.onmessage = ({ data }) => {
+    if (data?.type === 'logout') {
+      epoch++;
+      if (state) set(null);
+    } else if (data?.type === 'token' && typeof data.token === 'string' &&
+               (!state || data.expiresAt > state.expiresAt)) {
+      set(makeState(data.token, data.expiresAt));
+      adoptedAt = performance.now();
+    }
+  };
+
+  async function call(path, body) {
+    const init = { method: 'POST', credentials: 'include' }; // the refresh cookie, also cross-origin
+    if (body !== undefined) Object.assign(init, { headers: JSON_TYPE, body: JSON.stringify(body) });
+    const res = await fetchImpl(baseUrl + path, init);
+    const data = res.status === 204 ? null : await res.json().catch(() => null);
+    if (res.ok) return data;
+    const after = parseInt(res.headers.get('Retry-After'), 10); // seconds; NaN if absent
+    throw new AuthError(data?.message ?? `HTTP ${res.status}`, {
+      status: res.status, code: data?.error ?? 'http_error', retryAfter: Number.isNaN(after) ? null : after,
+    });
+  }
+
+  /** Accepts a token response: keeps it and posts it to the other tabs. */
+  function accept(body) {
+    const ttl = Number(body.expires_in);
+    const next = makeState(body.access_token, ttl > 0 ? Date.now() + ttl * 1000 : undefined);
+    set(next);
+    channel?.postMessage({ type: 'token', token: next.token, expiresAt: next.expiresAt });
+    return session();
+  }
+
+  async function networkRefresh() {
+    const started = epoch;
+    try {
+      const body = await call('/auth/refresh');
+      return started === epoch ? accept(body) : session();
+    } catch (e) {
+      if (e instanceof AuthError && e.status === 401 && started === epoch && state) set(null);
+      throw e;
+    }
+  }
+
+  function lockedRefresh() {
+    const waitStart = performance.now();
+    return new Promise((resolve, reject) => {
+      locks.request(lockName, async () => {
+        // Another tab refreshed while we waited: use its token.
+        if (adoptedAt >= waitStart && !due()) return resolve(session());
+        resolve(await networkRefresh()); // a failure rejects request(), hence reject
+        // Keep the lock a moment so the token message reaches the waiting
+        // tabs before they are granted the lock (the two travel separately).
+        await new Promise((r) => setTimeout(r, LINGER_MS));
+      }).catch(reject);
+    });
+  }
+
+  /**
+   * Refreshes the access token now (single-flight in the tab, one at a time
+   * across tabs). Resolves to the new session; throws AuthError (401 = signed
+   * out) or the network error.
+   * @returns {Promise<{sub: string, roles: string[], sid: string|null, expiresAt: number}|null>}
+   */
+  function refresh() {
+    // Without navigator.locks only this tab is single-flight; concurrent tabs
+    // are then covered by the server's reuse interval: two tabs presenting the
+    // same refresh token within 10 s get the same successor.
+    inflight ??= (locks ? lockedRefresh() : networkRefresh()).finally(() => { inflight = null; });
+    return inflight;
+  }
+
+  /** Session from the token payload (unverified, display only), or null. */
+  function session() {
+    if (!state) return null;
+    const { sub = null, roles = [], sid = null } = state.claims;
+    return { sub, roles, sid, expiresAt: state.expiresAt };
+  }
+
+  /** Whether a response is the authorizer refusing the token. A wrong
+   * password (401 invalid_credentials) is not retried: it would count twice. */
+  async function refused(res) {
+    if (res.status !== 401 && res.status !== 403) return false;
+    const body = await res.clone().json().catch(() => null);
+    if (res.status === 401) return body?.error !== 'invalid_credentials';
+    return body !== null && Object.keys(body).length === 1 && body.message === 'Forbidden';
+  }
+
+  // true once refreshed; false when the API refused (signed out); network errors propagate.
+  const quietRefresh = () =>
+    refresh().then(() => true, (e) => { if (e instanceof AuthError) return false; throw e; });
+
+  /**
+   * fetch with `Authorization: Bearer <token>`; refreshes first when the
+   * token is missing or due, and on an authorizer refusal refreshes and
+   * retries once. Returns the Response as is.
+   * @param {RequestInfo | URL} input @param {RequestInit} [init] @returns {Promise<Response>}
+   */
+  async function authFetch(input, init) {
+    const request = new Request(input, init);
+    const send = (token) => {
+      const r = request.clone();
+      if (token) r.headers.set('Authorization', `Bearer ${token}`);
+      return fetchImpl(r);
+    };
+    const refreshedFirst = due();
+    if (refreshedFirst) await quietRefresh();
+    const sent = state?.token ?? null;
+    const res = await send(sent);
+    if (refreshedFirst || !(await refused(res))) return res;
+    // Refresh unless another caller already replaced the refused token.
+    if ((state?.token ?? null) === sent && !(await quietRefresh())) return res;
+    return send(state?.token ?? null);
+  }
+
+  return {
+    /** Creates an account. Resolves to `{username, roles}`; throws AuthError. */
+    register: (username, password) => call('/auth/register', { username, password }),
+    /** Logs in (sets the refresh cookie). Resolves to the session; throws AuthError. */
+    async login(username, password) {
+      const body = await call('/auth/login', { username, password });
+      epoch++; // a refresh that was already under way must not overwrite this login
+      return accept(body);
+    },
+    /** Logs out this session (or every session with `{all: true}`), here and
+     * in the other tabs. Local state is cleared even if the call fails. */
+    async logout({ all = false } = {}) {
+      epoch++;
+      try {
+        await call('/auth/logout', all ? { all: true } : undefined);
+      } finally {
+        set(null);
+        channel?.postMessage({ type: 'logout' });
+      }
+    },
+    refresh,
+    /** The current access token, or null. */
+    accessToken: () => state?.token ?? null,
+    session,
+    /** Calls `listener(session | null)` on every change; returns an unsubscribe function. */
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    fetch: authFetch,
+  };
+}

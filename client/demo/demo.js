@@ -1,0 +1,86 @@
+// Demo page for auth-client.js. Shows answers and the decoded session,
+// never the access token itself.
+import { createAuthClient, AuthError } from '../auth-client.js';
+
+const api = new URLSearchParams(location.search).get('api');
+const baseUrl = (api || location.origin).replace(/\/+$/, '');
+const client = createAuthClient({ baseUrl });
+
+const $ = (id) => document.getElementById(id);
+$('api').textContent = baseUrl;
+
+/** Shows one answer: a label, the HTTP status and the JSON body. */
+function show(label, status, body) {
+  const text = body === undefined ? '' : `\n${JSON.stringify(body, null, 2)}`;
+  $('output').textContent = `${label} → ${status}${text}`;
+}
+
+/** Runs an action and shows its outcome, errors included. */
+async function run(label, action) {
+  try {
+    await action();
+  } catch (e) {
+    if (e instanceof AuthError) {
+      show(label, e.status, { error: e.code, message: e.message, retryAfter: e.retryAfter });
+    } else {
+      show(label, 'network error', { message: String(e?.message ?? e) });
+    }
+  }
+}
+
+/** Calls a protected route through the client's fetch and shows the answer. */
+async function call(label, path, init) {
+  const res = await client.fetch(baseUrl + path, init);
+  const text = await res.text();
+  let body;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = text;
+  }
+  show(label, res.status, body);
+}
+
+function renderSession() {
+  const s = client.session();
+  $('session').textContent = s
+    ? `sub:     ${s.sub}\nroles:   ${s.roles.join(', ')}\nsid:     ${s.sid ?? '(not in token)'}\n` +
+      `expires: in ${Math.max(0, Math.round((s.expiresAt - Date.now()) / 1000))} s`
+    : 'not signed in';
+}
+client.onChange(renderSession);
+setInterval(renderSession, 1000);
+
+const credentials = () => [$('username').value, $('password').value];
+
+$('register').addEventListener('click', () =>
+  run('POST /auth/register', async () => show('POST /auth/register', 201, await client.register(...credentials()))));
+
+$('credentials').addEventListener('submit', (event) => {
+  event.preventDefault();
+  run('POST /auth/login', async () => {
+    const session = await client.login(...credentials());
+    $('password').value = '';
+    show('POST /auth/login', 200, { session });
+  });
+});
+
+$('me').addEventListener('click', () => run('GET /me', () => call('GET /me', '/me')));
+$('sessions').addEventListener('click', () =>
+  run('GET /auth/sessions', () => call('GET /auth/sessions', '/auth/sessions')));
+$('refresh').addEventListener('click', () =>
+  run('POST /auth/refresh', async () => show('POST /auth/refresh', 200, { session: await client.refresh() })));
+$('logout').addEventListener('click', () =>
+  run('POST /auth/logout', async () => { await client.logout(); show('POST /auth/logout', 204); }));
+$('logout-all').addEventListener('click', () =>
+  run('POST /auth/logout {"all":true}', async () => {
+    await client.logout({ all: true });
+    show('POST /auth/logout {"all":true}', 204);
+  }));
+
+// Restore the session from the refresh cookie, if there is one.
+client.refresh().then(
+  () => show('POST /auth/refresh (page load)', 200, { session: client.session() }),
+  (e) => show('POST /auth/refresh (page load)', e instanceof AuthError ? e.status : 'network error',
+    { message: e instanceof AuthError ? 'not signed in' : String(e?.message ?? e) }),
+);

@@ -1,0 +1,573 @@
+//! What the gateway reads from `template.yaml`: the HTTP API's routes (each
+//! function's `HttpApi` events), which authorizer guards each one, and the
+//! API's CORS configuration, so the local stack cannot drift from the deploy.
+//!
+//! Parameter values come from the environment the functions get: a function
+//! variable written `NAME: !Ref Param` gives `Param` the value of `$NAME`
+//! (so `ALLOWED_ORIGINS` sets `AllowedOrigins`), else the parameter's
+//! default. A small evaluator resolves the intrinsics the API's settings
+//! use (`Ref`, `If`, `Equals`, `Not`, `And`, `Or`, `Split`, `Join`, `Select`,
+//! `Sub` of parameters); anything else (`GetAtt`, say) stays unresolved.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_yaml_ng::Value;
+
+/// Why the template could not be read as an API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template.yaml is not YAML: {0}")]
+    Yaml(String),
+    #[error("template.yaml declares no AWS::Serverless::HttpApi")]
+    NoApi,
+    #[error("template.yaml: {0}")]
+    Invalid(String),
+}
+
+/// Who guards a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    /// Open (`Auth: {Authorizer: NONE}`).
+    None,
+    /// A Lambda authorizer (payload 2.0, simple responses): the binary that
+    /// decides.
+    Lambda { function: String },
+}
+
+/// One route of the HTTP API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// `GET`, `POST`, ... or `ANY`.
+    pub method: String,
+    /// As declared: `/auth/sessions/{sid}`, `/{proxy+}`.
+    pub path: String,
+    /// The binary (`BuildProperties.Binary`) that serves it.
+    pub function: String,
+    pub guard: Guard,
+}
+
+/// The HTTP API's CORS configuration (`CorsConfiguration`, or
+/// `x-amazon-apigateway-cors` in its `DefinitionBody`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    pub allow_origins: Vec<String>,
+    pub allow_credentials: bool,
+    pub allow_headers: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u64>,
+}
+
+/// The API as the gateway serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    pub routes: Vec<Route>,
+    pub cors: Option<Cors>,
+}
+
+/// Parameter values and conditions of one reading of the template.
+struct Eval<'t> {
+    params: HashMap<String, String>,
+    conditions: &'t Value,
+}
+
+impl Eval<'_> {
+    /// `v` with every intrinsic it can resolve resolved; `None` for a value
+    /// that resolves to nothing (`AWS::NoValue`) or cannot be resolved.
+    fn value(&self, v: &Value) -> Option<Value> {
+        if let Some((name, arg)) = intrinsic(v) {
+            return self.call(&name, arg);
+        }
+        match v {
+            Value::Sequence(items) => Some(Value::Sequence(
+                items.iter().filter_map(|i| self.value(i)).collect(),
+            )),
+            Value::Mapping(m) => Some(Value::Mapping(
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), self.value(v)?)))
+                    .collect(),
+            )),
+            other => Some(other.clone()),
+        }
+    }
+
+    fn call(&self, name: &str, arg: &Value) -> Option<Value> {
+        let args = || arg.as_sequence().map(Vec::as_slice).unwrap_or_default();
+        match name {
+            "Ref" => self.reference(arg.as_str()?),
+            "If" => {
+                let [cond, yes, no] = args() else {
+                    return None;
+                };
+                let branch = if self.condition(cond.as_str()?)? {
+                    yes
+                } else {
+                    no
+                };
+                self.value(branch)
+            }
+            "Equals" => {
+                let [a, b] = args() else { return None };
+                Some(Value::Bool(self.value(a)? == self.value(b)?))
+            }
+            "Not" => Some(Value::Bool(!self.truth(args().first()?)?)),
+            "And" => Some(Value::Bool(
+                args()
+                    .iter()
+                    .map(|c| self.truth(c))
+                    .collect::<Option<Vec<_>>>()?
+                    .into_iter()
+                    .all(|b| b),
+            )),
+            "Or" => Some(Value::Bool(
+                args()
+                    .iter()
+                    .map(|c| self.truth(c))
+                    .collect::<Option<Vec<_>>>()?
+                    .into_iter()
+                    .any(|b| b),
+            )),
+            "Condition" => Some(Value::Bool(self.condition(arg.as_str()?)?)),
+            "Split" => {
+                let [sep, text] = args() else { return None };
+                let (sep, text) = (text_of(&self.value(sep)?)?, text_of(&self.value(text)?)?);
+                Some(Value::Sequence(
+                    text.split(sep.as_str())
+                        .map(|s| Value::String(s.to_owned()))
+                        .collect(),
+                ))
+            }
+            "Join" => {
+                let [sep, items] = args() else { return None };
+                let sep = text_of(&self.value(sep)?)?;
+                let items = self.value(items)?;
+                let parts: Option<Vec<String>> = items.as_sequence()?.iter().map(text_of).collect();
+                Some(Value::String(parts?.join(&sep)))
+            }
+            "Select" => {
+                let [index, items] = args() else { return None };
+                let index: usize = text_of(&self.value(index)?)?.parse().ok()?;
+                self.value(items)?.as_sequence()?.get(index).cloned()
+            }
+            "Sub" => self.sub(arg.as_str()?).map(Value::String),
+            _ => None,
+        }
+    }
+
+    fn reference(&self, name: &str) -> Option<Value> {
+        if name == "AWS::NoValue" {
+            return None;
+        }
+        self.params.get(name).cloned().map(Value::String)
+    }
+
+    /// `${Param}` replaced by its value; any other `${...}` is unresolved.
+    fn sub(&self, text: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}')? + start;
+            out.push_str(self.params.get(&rest[start + 2..end])?);
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
+    fn condition(&self, name: &str) -> Option<bool> {
+        self.truth(self.conditions.get(name)?)
+    }
+
+    fn truth(&self, v: &Value) -> Option<bool> {
+        self.value(v)?.as_bool()
+    }
+}
+
+/// `(name, argument)` of an intrinsic in either spelling: the short form
+/// (`!Ref X`, a YAML tag) or the long one (`{"Fn::If": [...]}`, `{"Ref": X}`).
+fn intrinsic(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_owned(),
+            &t.value,
+        )),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, arg) = m.iter().next()?;
+            let k = k.as_str()?;
+            if k == "Ref" || k == "Condition" {
+                Some((k.to_owned(), arg))
+            } else {
+                Some((k.strip_prefix("Fn::")?.to_owned(), arg))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A scalar as text (numbers and booleans as written).
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_sequence)
+        .map(|items| items.iter().filter_map(text_of).collect())
+        .unwrap_or_default()
+}
+
+/// The logical id in `!GetAtt Id.Arn` / `{"Fn::GetAtt": ["Id", "Arn"]}`.
+fn get_att_target(v: &Value) -> Option<String> {
+    let (name, arg) = intrinsic(v)?;
+    if name != "GetAtt" {
+        return None;
+    }
+    match arg {
+        Value::String(s) => s.split('.').next().map(str::to_owned),
+        Value::Sequence(items) => items.first()?.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Reads the API from the template's text, with parameter values taken from
+/// `env` as the module documentation says.
+pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, TemplateError> {
+    let t: Value = serde_yaml_ng::from_str(text).map_err(|e| TemplateError::Yaml(e.to_string()))?;
+    let resources = t
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .ok_or_else(|| TemplateError::Invalid("no Resources".into()))?;
+    let of_type = |ty: &'static str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
+            .filter_map(|(k, r)| Some((k.as_str()?, r)))
+    };
+
+    // Parameter values: the function variable that carries each, else its default.
+    let mut carried_by: BTreeMap<String, String> = BTreeMap::new();
+    for (_, f) in of_type("AWS::Serverless::Function") {
+        let vars = f
+            .get("Properties")
+            .and_then(|p| p.get("Environment"))
+            .and_then(|e| e.get("Variables"))
+            .and_then(Value::as_mapping);
+        for (var, v) in vars.into_iter().flatten() {
+            if let (Some(var), Some((name, Value::String(param)))) = (var.as_str(), intrinsic(v))
+                && name == "Ref"
+            {
+                carried_by.insert(param.clone(), var.to_owned());
+            }
+        }
+    }
+    let mut params = HashMap::new();
+    for (name, p) in t
+        .get("Parameters")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = name.as_str() else { continue };
+        let from_env = carried_by.get(name).and_then(|var| env(var));
+        let value = from_env.or_else(|| p.get("Default").and_then(text_of));
+        if let Some(v) = value {
+            params.insert(name.to_owned(), v);
+        }
+    }
+    let no_conditions = Value::Mapping(Default::default());
+    let eval = Eval {
+        params,
+        conditions: t.get("Conditions").unwrap_or(&no_conditions),
+    };
+
+    let (api_id, api) = of_type("AWS::Serverless::HttpApi")
+        .next()
+        .ok_or(TemplateError::NoApi)?;
+    let props = api.get("Properties");
+    let auth = props.and_then(|p| p.get("Auth"));
+    let default_authorizer = auth
+        .and_then(|a| a.get("DefaultAuthorizer"))
+        .and_then(Value::as_str);
+    let authorizers = auth
+        .and_then(|a| a.get("Authorizers"))
+        .and_then(Value::as_mapping);
+    let binaries: HashMap<&str, String> = of_type("AWS::Serverless::Function")
+        .map(|(id, f)| {
+            let binary = f
+                .get("Metadata")
+                .and_then(|m| m.get("BuildProperties"))
+                .and_then(|b| b.get("Binary"))
+                .and_then(Value::as_str)
+                .map_or_else(|| id.to_ascii_lowercase(), str::to_owned);
+            (id, binary)
+        })
+        .collect();
+    let guard_of = |name: &str| -> Result<Guard, TemplateError> {
+        if name == "NONE" {
+            return Ok(Guard::None);
+        }
+        let a = authorizers
+            .and_then(|m| m.get(name))
+            .ok_or_else(|| TemplateError::Invalid(format!("no authorizer {name}")))?;
+        let function = a
+            .get("FunctionArn")
+            .and_then(get_att_target)
+            .and_then(|id| binaries.get(id.as_str()).cloned())
+            .ok_or_else(|| {
+                TemplateError::Invalid(format!(
+                    "authorizer {name} is not a function of the template"
+                ))
+            })?;
+        Ok(Guard::Lambda { function })
+    };
+
+    let mut routes = Vec::new();
+    for (id, f) in of_type("AWS::Serverless::Function") {
+        let events = f
+            .get("Properties")
+            .and_then(|p| p.get("Events"))
+            .and_then(Value::as_mapping);
+        for (_, e) in events.into_iter().flatten() {
+            if e.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+                continue;
+            }
+            let p = e.get("Properties");
+            let on_api = p
+                .and_then(|p| p.get("ApiId"))
+                .and_then(intrinsic)
+                .and_then(|(_, target)| target.as_str())
+                == Some(api_id);
+            if !on_api {
+                continue;
+            }
+            let field = |k: &str| p.and_then(|p| p.get(k)).and_then(Value::as_str);
+            let (Some(path), Some(method)) = (field("Path"), field("Method")) else {
+                return Err(TemplateError::Invalid(format!(
+                    "{id}: an HttpApi event needs Path and Method"
+                )));
+            };
+            let named = p
+                .and_then(|p| p.get("Auth"))
+                .and_then(|a| a.get("Authorizer"))
+                .and_then(Value::as_str);
+            let guard = match named.or(default_authorizer) {
+                Some(name) => guard_of(name)?,
+                None => Guard::None,
+            };
+            routes.push(Route {
+                method: method.to_ascii_uppercase(),
+                path: path.to_owned(),
+                function: binaries.get(id).cloned().unwrap_or_default(),
+                guard,
+            });
+        }
+    }
+
+    let cors = props
+        .and_then(|p| p.get("CorsConfiguration"))
+        .map(|c| (c, false))
+        .or_else(|| {
+            props
+                .and_then(|p| p.get("DefinitionBody"))
+                .and_then(|b| b.get("x-amazon-apigateway-cors"))
+                .map(|c| (c, true))
+        })
+        .and_then(|(c, openapi)| Some((eval.value(c)?, openapi)))
+        .map(|(c, openapi)| {
+            // SAM spells the keys in PascalCase, OpenAPI in camelCase.
+            let key = |pascal: &str| {
+                if openapi {
+                    let mut k = pascal.to_owned();
+                    k[..1].make_ascii_lowercase();
+                    c.get(k.as_str()).cloned()
+                } else {
+                    c.get(pascal).cloned()
+                }
+            };
+            Cors {
+                allow_origins: strings(key("AllowOrigins").as_ref())
+                    .into_iter()
+                    .filter(|o| !o.trim().is_empty())
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .collect(),
+                allow_credentials: key("AllowCredentials").and_then(|v| v.as_bool()) == Some(true),
+                allow_headers: strings(key("AllowHeaders").as_ref()),
+                allow_methods: strings(key("AllowMethods").as_ref()),
+                expose_headers: strings(key("ExposeHeaders").as_ref()),
+                max_age: key("MaxAge")
+                    .and_then(|v| text_of(&v))
+                    .and_then(|v| v.parse().ok()),
+            }
+        });
+    Ok(Api { routes, cors })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = r#"
+Parameters:
+  AllowedOrigins: {Type: String, Default: ""}
+  Stage: {Type: String, Default: "prod"}
+Conditions:
+  HasOrigins: !Not [!Equals [!Ref AllowedOrigins, ""]]
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      DefinitionBody:
+        x-amazon-apigateway-cors: !If
+          - HasOrigins
+          - allowOrigins: !Split [",", !Ref AllowedOrigins]
+            allowCredentials: true
+            allowHeaders: [authorization]
+            allowMethods: [GET, POST]
+            exposeHeaders: [retry-after]
+            maxAge: 600
+          - !Ref AWS::NoValue
+      Auth:
+        DefaultAuthorizer: Guard
+        Authorizers:
+          Guard: {FunctionArn: !GetAtt AuthzFn.Arn}
+  AuthzFn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: authorizer}}
+  OpenFn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: login}}
+    Properties:
+      Environment: {Variables: {ALLOWED_ORIGINS: !Ref AllowedOrigins, STAGE: !Sub "/${Stage}/x"}}
+      Events:
+        Post: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /auth/login, Method: post, Auth: {Authorizer: NONE}}}
+  ClosedFn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: me}}
+    Properties:
+      Events:
+        Get: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /me, Method: GET}}
+        Other: {Type: HttpApi, Properties: {ApiId: !Ref OtherApi, Path: /x, Method: GET}}
+"#;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn routes_carry_their_function_and_guard() {
+        let api = read(TEMPLATE, &env(&[])).unwrap();
+        assert_eq!(
+            api.routes,
+            [
+                Route {
+                    method: "POST".into(),
+                    path: "/auth/login".into(),
+                    function: "login".into(),
+                    guard: Guard::None
+                },
+                Route {
+                    method: "GET".into(),
+                    path: "/me".into(),
+                    function: "me".into(),
+                    guard: Guard::Lambda {
+                        function: "authorizer".into()
+                    }
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn cors_follows_the_variable_that_carries_the_parameter() {
+        assert_eq!(read(TEMPLATE, &env(&[])).unwrap().cors, None);
+        let api = read(
+            TEMPLATE,
+            &env(&[("ALLOWED_ORIGINS", "http://a.test:1,http://b.test:2/")]),
+        )
+        .unwrap();
+        assert_eq!(
+            api.cors,
+            Some(Cors {
+                allow_origins: vec!["http://a.test:1".into(), "http://b.test:2".into()],
+                allow_credentials: true,
+                allow_headers: vec!["authorization".into()],
+                allow_methods: vec!["GET".into(), "POST".into()],
+                expose_headers: vec!["retry-after".into()],
+                max_age: Some(600),
+            })
+        );
+    }
+
+    #[test]
+    fn intrinsics_resolve_parameters_and_leave_the_rest() {
+        let t: Value = serde_yaml_ng::from_str(
+            r#"{a: !Sub "/${P}/auth", b: !Join [",", [x, !Ref P]], c: !Select [1, !Split [",", "u,v"]], d: !GetAtt X.Arn, e: {"Fn::If": [C, 1, 2]}}"#,
+        )
+        .unwrap();
+        let conditions: Value = serde_yaml_ng::from_str("{C: !Equals [!Ref P, prod]}").unwrap();
+        let eval = Eval {
+            params: [("P".to_owned(), "prod".to_owned())].into(),
+            conditions: &conditions,
+        };
+        let v = eval.value(&t).unwrap();
+        assert_eq!(v["a"], Value::String("/prod/auth".into()));
+        assert_eq!(v["b"], Value::String("x,prod".into()));
+        assert_eq!(v["c"], Value::String("v".into()));
+        assert!(v.get("d").is_none(), "GetAtt stays unresolved");
+        assert_eq!(v["e"], Value::Number(1.into()));
+    }
+
+    #[test]
+    fn the_projects_template_is_served_as_deployed() {
+        let text = include_str!("../../template.yaml");
+        let api = read(
+            text,
+            &env(&[(
+                "ALLOWED_ORIGINS",
+                "http://127.0.0.1:9000,http://app.example.test:9000",
+            )]),
+        )
+        .unwrap();
+        let guard = |method: &str, path: &str| {
+            api.routes
+                .iter()
+                .find(|r| r.method == method && r.path == path)
+                .map(|r| (r.function.as_str(), r.guard.clone()))
+        };
+        for name in ["register", "login", "refresh", "logout"] {
+            let path = format!("/auth/{name}");
+            assert_eq!(guard("POST", &path), Some((name, Guard::None)), "{path}");
+        }
+        let authorizer = Guard::Lambda {
+            function: "authorizer".into(),
+        };
+        assert_eq!(guard("GET", "/me"), Some(("me", authorizer)));
+        let cors = api.cors.unwrap();
+        assert_eq!(
+            cors.allow_origins,
+            ["http://127.0.0.1:9000", "http://app.example.test:9000"]
+        );
+        assert!(cors.allow_credentials);
+        assert_eq!(cors.expose_headers, ["retry-after"]);
+        assert!(read(text, &env(&[])).unwrap().cors.is_none());
+    }
+
+    #[test]
+    fn a_template_without_an_http_api_is_refused() {
+        assert_eq!(read("Resources: {}", &env(&[])), Err(TemplateError::NoApi));
+        assert!(matches!(
+            read(": : :", &env(&[])),
+            Err(TemplateError::Yaml(_))
+        ));
+    }
+}
