@@ -36,14 +36,7 @@ fn rotation(c: &mut Criterion) {
             .expect("user");
         let session = ctx
             .store
-            .start_session(
-                &user,
-                &username,
-                None,
-                ctx.policies.max_lifetime_secs,
-                ctx.policies.lockout,
-                now,
-            )
+            .start_session(&user, ctx.start(None), now)
             .await
             .expect("session");
         (ctx, username, session)
@@ -51,10 +44,7 @@ fn rotation(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("dynamodb_local");
     group.bench_function("get_item_floor", |b| {
-        b.iter(|| {
-            rt.block_on(ctx.store.users.get_user(&username))
-                .expect("get")
-        })
+        b.iter(|| rt.block_on(ctx.store.users.find(&username)).expect("get"))
     });
     let mut current = claims_of(&session);
     group.bench_function("rotate", |b| {

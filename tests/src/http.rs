@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use accounts::client::LazyClient;
-use handlers::{FromEnv, Login, Logout, Refresh, Register};
+use handlers::{Account, FromEnv, Login, Logout, Refresh, Register};
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 pub use testkit::events::{
@@ -29,13 +29,14 @@ pub const BASE_ENV: &[(&str, &str)] = &[
     ("ALLOWED_ORIGINS", "https://app.example.com"),
 ];
 
-/// The four auth functions, each built from exactly what its `main.rs`
-/// builds it from.
+/// The auth functions, each built from exactly what its `main.rs` builds
+/// it from.
 pub struct Functions {
     pub register: Register,
     pub login: Login,
     pub refresh: Refresh,
     pub logout: Logout,
+    pub account: Account,
 }
 
 impl Functions {
@@ -49,7 +50,8 @@ impl Functions {
             register: Register::from_source(vars, client.clone()).expect("register config"),
             login: Login::from_source(vars, client.clone()).expect("login config"),
             refresh: Refresh::from_source(vars, client.clone()).expect("refresh config"),
-            logout: Logout::from_source(vars, client).expect("logout config"),
+            logout: Logout::from_source(vars, client.clone()).expect("logout config"),
+            account: Account::from_source(vars, client).expect("account config"),
         }
     }
 }
@@ -169,4 +171,30 @@ pub async fn login_user(t: &TestApp, front: Front, username: &str) -> Response<B
         ),
     )
     .await
+}
+
+/// A user's signed-in session: its access token and refresh token.
+pub struct SignedIn {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl SignedIn {
+    /// `Authorization: Bearer <access>`.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.access)
+    }
+}
+
+/// Logs `username` in with [`PASSWORD`] through `front`; must succeed.
+pub async fn sign_in(t: &TestApp, front: Front, username: &str) -> SignedIn {
+    let res = login_user(t, front, username).await;
+    assert_eq!(res.status(), 200, "{:?}", body(&res));
+    SignedIn {
+        access: body(&res)["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned(),
+        refresh: refresh_cookie(&res).expect("refresh cookie"),
+    }
 }

@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use accounts::{LockoutPolicy, Sessions, Store, Users};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{
     BehaviorVersion, Builder, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
 };
@@ -132,13 +135,17 @@ pub(crate) fn spawn_emulator(
     Ok((child, stdin))
 }
 
-/// Counts every HTTP request the client sends (retries included).
+/// Counts every HTTP request the client sends (retries included), and the
+/// write units its writes consume ([`WriteUnits`]).
 #[derive(Debug, Clone, Default)]
-pub struct RequestCounter(Arc<AtomicUsize>);
+pub struct RequestCounter {
+    requests: Arc<AtomicUsize>,
+    pub units: WriteUnits,
+}
 
 impl RequestCounter {
     pub fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.requests.load(Ordering::SeqCst)
     }
 
     /// Requests made while running `f`.
@@ -160,7 +167,92 @@ impl Intercept for RequestCounter {
         _rc: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Write capacity units DynamoDB reports for the writes a client makes: it
+/// asks every write for `ReturnConsumedCapacity=INDEXES` (production code
+/// asks for nothing) and adds up what the answers report, indexes included.
+#[derive(Debug, Clone, Default)]
+pub struct WriteUnits(Arc<Mutex<f64>>);
+
+impl WriteUnits {
+    pub fn get(&self) -> f64 {
+        self.0.lock().map(|u| *u).unwrap_or(f64::NAN)
+    }
+
+    /// Units consumed while running `f`.
+    pub async fn during<T>(&self, f: impl std::future::Future<Output = T>) -> (T, f64) {
+        let before = self.get();
+        let out = f.await;
+        (out, self.get() - before)
+    }
+}
+
+impl Intercept for WriteUnits {
+    fn name(&self) -> &'static str {
+        "WriteUnits"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        ctx: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        use aws_sdk_dynamodb::operation::{
+            delete_item::DeleteItemInput, put_item::PutItemInput,
+            transact_write_items::TransactWriteItemsInput, update_item::UpdateItemInput,
+        };
+        use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+        let all = Some(ReturnConsumedCapacity::Indexes);
+        let input = ctx.input_mut();
+        if let Some(i) = input.downcast_mut::<UpdateItemInput>() {
+            i.return_consumed_capacity = all;
+        } else if let Some(i) = input.downcast_mut::<PutItemInput>() {
+            i.return_consumed_capacity = all;
+        } else if let Some(i) = input.downcast_mut::<DeleteItemInput>() {
+            i.return_consumed_capacity = all;
+        } else if let Some(i) = input.downcast_mut::<TransactWriteItemsInput>() {
+            i.return_consumed_capacity = all;
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        ctx: &AfterDeserializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        use aws_sdk_dynamodb::operation::{
+            delete_item::DeleteItemOutput, put_item::PutItemOutput,
+            transact_write_items::TransactWriteItemsOutput, update_item::UpdateItemOutput,
+        };
+        use aws_sdk_dynamodb::types::ConsumedCapacity;
+        let Ok(out) = ctx.output_or_error() else {
+            return Ok(());
+        };
+        let units = |c: Option<&ConsumedCapacity>| {
+            c.and_then(ConsumedCapacity::capacity_units)
+                .unwrap_or_default()
+        };
+        let consumed = if let Some(o) = out.downcast_ref::<UpdateItemOutput>() {
+            units(o.consumed_capacity())
+        } else if let Some(o) = out.downcast_ref::<PutItemOutput>() {
+            units(o.consumed_capacity())
+        } else if let Some(o) = out.downcast_ref::<DeleteItemOutput>() {
+            units(o.consumed_capacity())
+        } else if let Some(o) = out.downcast_ref::<TransactWriteItemsOutput>() {
+            o.consumed_capacity().iter().map(|c| units(Some(c))).sum()
+        } else {
+            0.0
+        };
+        if let Ok(mut u) = self.0.lock() {
+            *u += consumed;
+        }
         Ok(())
     }
 }
@@ -171,7 +263,8 @@ fn local_builder(endpoint: &str, counter: &RequestCounter) -> Builder {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .endpoint_url(endpoint)
-        .interceptor(counter.clone());
+        .interceptor(counter.clone())
+        .interceptor(counter.units.clone());
     accounts::client::configure(builder)
 }
 
@@ -271,6 +364,17 @@ impl Ctx {
             tables,
             store,
             policies,
+        }
+    }
+
+    /// A login's start of a session under these policies, with the hint
+    /// `user_agent`.
+    pub fn start<'a>(&self, user_agent: Option<&'a str>) -> accounts::SessionStart<'a> {
+        accounts::SessionStart {
+            user_agent,
+            max_lifetime_secs: self.policies.max_lifetime_secs,
+            lockout: self.policies.lockout,
+            rehashed: None,
         }
     }
 }

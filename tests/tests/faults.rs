@@ -179,7 +179,7 @@ async fn sessions_of(client: &Client, tables: &Tables, user_id: &str) -> Vec<u64
 /// A registered user, read consistently.
 async fn user(app: &Functions, username: &str) -> accounts::User {
     let name = accounts::Username::parse(username).expect("username");
-    let user = app.login.store.users.get_user(&name).await;
+    let user = app.login.store.users.find(&name).await;
     user.expect("read user").expect("user exists")
 }
 
@@ -249,16 +249,18 @@ async fn a_login_cut_between_its_two_writes_leaves_no_session_and_the_next_login
     assert_eq!(register(&app, "kim").await.status(), 201);
     let kim = user(&app, "kim").await.user_id;
 
-    // The attempt is counted (UpdateItem on the user); then DynamoDB goes
-    // away before the transaction that writes the session.
+    // The username's claim is read and the attempt counted (UpdateItem on
+    // the user); then DynamoDB goes away before the transaction that writes
+    // the session.
     proxy.set_for("TransactWriteItems", Fault::Refuse, usize::MAX);
     let (res, took, n) = measure(&attempts, login(&app, "kim")).await;
     report("login cut before its session write", &res, took, n);
     assert_unavailable("login", &res);
     assert!(took < UNAVAILABLE_BOUND, "took {took:?}");
     assert_eq!(proxy.seen("UpdateItem"), 1, "one counted attempt");
-    assert_eq!(proxy.seen("TransactWriteItems"), MAX_ATTEMPTS as usize);
-    assert_eq!(n, 1 + MAX_ATTEMPTS as usize);
+    // Register's own transaction, then every attempt of the login's.
+    assert_eq!(proxy.seen("TransactWriteItems"), 1 + MAX_ATTEMPTS as usize);
+    assert_eq!(n, 2 + MAX_ATTEMPTS as usize);
     assert!(sessions_of(&ctx.client, &ctx.tables, &kim).await.is_empty());
 
     proxy.set(Fault::Pass);
@@ -284,8 +286,12 @@ async fn a_login_whose_session_write_answer_is_lost_once_starts_exactly_one_sess
         n,
     );
     let token = issued("login", &res);
-    assert_eq!(proxy.seen("TransactWriteItems"), 2, "one retry");
-    assert_eq!(n, 3);
+    assert_eq!(
+        proxy.seen("TransactWriteItems"),
+        3,
+        "register's, then the login's and its one retry"
+    );
+    assert_eq!(n, 4, "the claim, the count, the transaction twice");
     assert_eq!(sessions_of(&ctx.client, &ctx.tables, &lena).await, [0]);
     issued("its token refreshes", &refresh(&app, &token).await);
 }
@@ -362,8 +368,9 @@ async fn a_dynamodb_slower_than_the_attempt_timeout_is_cut_off_within_the_operat
     }
 
     proxy.set(Fault::Pass);
-    // DynamoDB applied every attempt it got; the login was counted once.
-    assert_eq!(user(&login_app, "nora").await.failed_logins, 1);
+    // The login's first request (the username's claim, a read) timed out:
+    // nothing was counted.
+    assert_eq!(user(&login_app, "nora").await.failed_logins, 0);
     issued(
         "login once DynamoDB is fast again",
         &login(&login_app, "nora").await,
@@ -374,9 +381,9 @@ async fn a_dynamodb_slower_than_the_attempt_timeout_is_cut_off_within_the_operat
 async fn a_register_whose_answer_is_lost_once_still_answers_201() {
     let (_ctx, proxy, attempts, app) = behind_a_proxy().await;
 
-    // The user is written; the SDK's retry then finds the username taken,
-    // by this very request.
-    proxy.set_for("PutItem", Fault::LoseResponse, 1);
+    // The user is written; the SDK's retry carries the same client request
+    // token, which DynamoDB answers as the success it was.
+    proxy.set_for("TransactWriteItems", Fault::LoseResponse, 1);
     let (res, took, n) = measure(&attempts, register(&app, "olga")).await;
     report("register whose answer is lost once", &res, took, n);
     assert_eq!(res.status(), 201, "{:?}", body(&res));
@@ -415,5 +422,120 @@ async fn a_login_attempt_is_counted_once_however_often_its_answer_is_lost() {
         user(&app, "pia").await.failed_logins,
         1,
         "one attempt, counted once"
+    );
+}
+
+/// An account route called with the access token a login answer carried.
+async fn account(
+    app: &Functions,
+    login: &Answer,
+    method: &str,
+    path: &str,
+    body_: &serde_json::Value,
+) -> Answer {
+    let access = body(login)["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    handlers::account(
+        &app.account,
+        integration_tests::http::request(
+            Front::HttpApi,
+            method,
+            path,
+            &[("authorization", &format!("Bearer {access}"))],
+            Some(&body_.to_string()),
+        ),
+    )
+    .await
+}
+
+const NEW_PASSWORD: &str = "a different phrase, long enough";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_cut_before_its_session_deletes_finishes_when_retried() {
+    let (ctx, proxy, attempts, app) = behind_a_proxy().await;
+    assert_eq!(register(&app, "nell").await.status(), 201);
+    let nell = user(&app, "nell").await.user_id;
+    let here = login(&app, "nell").await;
+    let there = issued("another login", &login(&app, "nell").await);
+    let change = json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD});
+
+    // The new hash is stored; DynamoDB goes away before the other session
+    // is deleted.
+    proxy.set_for("BatchWriteItem", Fault::Refuse, usize::MAX);
+    let (res, took, n) = measure(
+        &attempts,
+        account(&app, &here, "POST", "/auth/password", &change),
+    )
+    .await;
+    report(
+        "password change cut before its session deletes",
+        &res,
+        took,
+        n,
+    );
+    assert_unavailable("password change", &res);
+    assert_eq!(
+        sessions_of(&ctx.client, &ctx.tables, &nell).await.len(),
+        2,
+        "half done"
+    );
+
+    // The client retries the same request: it finishes the job.
+    proxy.set(Fault::Pass);
+    let res = account(&app, &here, "POST", "/auth/password", &change).await;
+    assert_eq!(res.status(), 204, "{:?}", body(&res));
+    assert_eq!(
+        sessions_of(&ctx.client, &ctx.tables, &nell).await,
+        [0],
+        "the caller's only"
+    );
+    assert_eq!(refresh(&app, &there).await.status(), 401);
+    issued(
+        "the caller's session goes on",
+        &refresh(&app, &refresh_cookie(&here).unwrap()).await,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_deletion_cut_before_its_last_step_finishes_when_retried() {
+    let (ctx, proxy, attempts, app) = behind_a_proxy().await;
+    assert_eq!(register(&app, "otto").await.status(), 201);
+    let otto = user(&app, "otto").await.user_id;
+    let here = login(&app, "otto").await;
+    let there = issued("another login", &login(&app, "otto").await);
+    let confirm = json!({"password": PASSWORD});
+
+    // Disabled and the other session gone; DynamoDB goes away before the
+    // transaction that deletes the user, the name and the caller's session.
+    proxy.set_for("TransactWriteItems", Fault::Refuse, usize::MAX);
+    let (res, took, n) = measure(
+        &attempts,
+        account(&app, &here, "DELETE", "/auth/account", &confirm),
+    )
+    .await;
+    report("account deletion cut before its last step", &res, took, n);
+    assert_unavailable("deletion", &res);
+    assert_eq!(refresh(&app, &there).await.status(), 401, "ended already");
+    assert_eq!(
+        login(&app, "otto").await.status(),
+        403,
+        "disabled meanwhile"
+    );
+
+    proxy.set(Fault::Pass);
+    let res = account(&app, &here, "DELETE", "/auth/account", &confirm).await;
+    assert_eq!(res.status(), 204, "{:?}", body(&res));
+    assert!(
+        sessions_of(&ctx.client, &ctx.tables, &otto)
+            .await
+            .is_empty()
+    );
+    assert_eq!(login(&app, "otto").await.status(), 401, "gone");
+    assert_eq!(
+        register(&app, "otto").await.status(),
+        201,
+        "the name is free"
     );
 }

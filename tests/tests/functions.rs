@@ -71,8 +71,6 @@ async fn register_refuses_bad_input_with_400_invalid_request() {
     let cases = [
         json!({"username": "ab", "password": PASSWORD}),
         json!({"username": "has space", "password": PASSWORD}),
-        json!({"username": "dave", "password": "short"}),
-        json!({"username": "dave", "password": "x".repeat(257)}),
         json!({"username": "dave"}),
         json!({"username": 7, "password": PASSWORD}),
         json!(["dave", PASSWORD]),
@@ -836,6 +834,7 @@ fn a_replayed_successors_cookie_lives_only_until_its_token_expires() {
         sid: "s1".into(),
         user_id: "u1".into(),
         roles: vec!["user".into()],
+        user_version: 0,
         generation: 3,
         rotated_at: now - 8,
         created_at: now - 100,
@@ -874,19 +873,23 @@ fn refresh_claims(t: &TestApp, token: &str) -> token::RefreshClaims {
     t.tokens.refresh.verify(token, token::unix_now()).unwrap()
 }
 
-/// The stored session `sid`, read consistently; `None` once it is gone.
+/// The stored session `sid` (of whichever user), read consistently; `None`
+/// once it is gone.
 async fn stored(t: &TestApp, sid: &str) -> Option<accounts::Session> {
     let out = t
         .ctx
         .client
-        .get_item()
+        .scan()
         .table_name(&t.ctx.tables.sessions)
-        .key("sid", AttributeValue::S(sid.to_owned()))
+        .filter_expression("sid = :sid")
+        .expression_attribute_values(":sid", AttributeValue::S(sid.to_owned()))
         .consistent_read(true)
         .send()
         .await
         .unwrap();
-    out.item().map(|i| accounts::Session::try_from(i).unwrap())
+    out.items()
+        .first()
+        .map(|i| accounts::Session::try_from(i).unwrap())
 }
 
 fn refresh_with(token: &str) -> lambda_http::Request {
@@ -960,7 +963,7 @@ async fn attack_refresh_token_of_a_revoked_session_is_refused() {
         t.ctx
             .store
             .sessions
-            .revoke_session(&c.sid, &c.sub)
+            .revoke(&c.sub, &c.sid)
             .await
             .unwrap()
             .is_some()
@@ -1098,6 +1101,7 @@ async fn attack_session_past_its_absolute_lifetime_is_refused_even_with_an_unexp
         .client
         .update_item()
         .table_name(&t.ctx.tables.sessions)
+        .key("user_id", AttributeValue::S(c.sub.clone()))
         .key("sid", AttributeValue::S(c.sid.clone()))
         .update_expression("SET created_at = :created, expires_at = :end")
         .expression_attribute_values(

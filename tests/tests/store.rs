@@ -34,14 +34,7 @@ async fn login(ctx: &Ctx, name: &str) -> (User, Username, Session) {
     let (user, username) = register(ctx, name).await;
     let session = ctx
         .store
-        .start_session(
-            &user,
-            &username,
-            Some("test-agent/1.0"),
-            ctx.policies.max_lifetime_secs,
-            ctx.policies.lockout,
-            NOW,
-        )
+        .start_session(&user, ctx.start(Some("test-agent/1.0")), NOW)
         .await
         .unwrap();
     (user, username, session)
@@ -71,7 +64,7 @@ async fn registered_user_is_found_by_any_case() {
     let found = ctx
         .store
         .users
-        .get_user(&Username::parse("alice.SMITH").unwrap())
+        .find(&Username::parse("alice.SMITH").unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -83,7 +76,7 @@ async fn registered_user_is_found_by_any_case() {
 async fn unknown_user_is_none() {
     let ctx = Ctx::new().await;
     let nobody = Username::parse("nobody").unwrap();
-    assert_eq!(ctx.store.users.get_user(&nobody).await.unwrap(), None);
+    assert_eq!(ctx.store.users.find(&nobody).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -140,7 +133,7 @@ async fn fail(ctx: &Ctx, username: &Username, at: u64) -> (Failure, usize) {
                     match ctx
                         .store
                         .users
-                        .record_login_failure(&user, username, ctx.policies.lockout, at)
+                        .record_login_failure(&user, ctx.policies.lockout, at)
                         .await
                         .unwrap()
                     {
@@ -183,7 +176,7 @@ async fn failures_below_the_limit_do_not_lock() {
             i + 1
         );
     }
-    let user = ctx.store.users.get_user(&username).await.unwrap().unwrap();
+    let user = ctx.store.users.find(&username).await.unwrap().unwrap();
     assert_eq!((user.failed_logins, user.failed_since), (4, NOW));
     assert_eq!(user.locked_for(NOW + 4), None);
 }
@@ -196,8 +189,8 @@ async fn the_fifth_failure_in_the_window_locks_for_the_lockout() {
         let (f, n) = fail(&ctx, &username, NOW + i).await;
         assert_eq!(f, Failure::Counted);
         assert!(
-            n <= 2,
-            "a failure is the counted attempt and at most one write"
+            n <= 3,
+            "a failure reads the name, counts the attempt and writes at most once more"
         );
     }
     assert_eq!(
@@ -235,7 +228,7 @@ async fn failures_older_than_the_window_stop_counting() {
             at - NOW
         );
     }
-    let user = ctx.store.users.get_user(&username).await.unwrap().unwrap();
+    let user = ctx.store.users.find(&username).await.unwrap().unwrap();
     assert_eq!((user.failed_logins, user.failed_since), (2, NOW + 900));
 }
 
@@ -284,7 +277,7 @@ async fn racing_attempts_are_all_counted() {
     {
         assert!(matches!(r.unwrap(), Attempt::Proceed(_)));
     }
-    let user = ctx.store.users.get_user(&username).await.unwrap().unwrap();
+    let user = ctx.store.users.find(&username).await.unwrap().unwrap();
     assert_eq!(user.failed_logins, 20);
 }
 
@@ -322,7 +315,11 @@ async fn attempts_in_flight_hold_the_limit_until_they_go_stale() {
     let Attempt::Proceed(user) = r.unwrap() else {
         panic!("stale attempts should restart the count");
     };
-    assert_eq!((user.failed_logins, n), (1, 2));
+    assert_eq!(
+        (user.failed_logins, n),
+        (1, 3),
+        "read the name, find the count stale, restart it"
+    );
 }
 
 #[tokio::test]
@@ -345,21 +342,14 @@ async fn a_lock_written_while_a_login_checks_its_password_refuses_its_session() 
     assert_eq!(last, Failure::LockedNow(NOW + 900));
     let err = ctx
         .store
-        .start_session(
-            &slow,
-            &username,
-            None,
-            ctx.policies.max_lifetime_secs,
-            ctx.policies.lockout,
-            NOW,
-        )
+        .start_session(&slow, ctx.start(None), NOW)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::AccountLocked { .. }), "{err:?}");
 }
 
 #[tokio::test]
-async fn login_clears_failures_in_the_same_two_requests() {
+async fn login_clears_failures_in_the_same_three_requests() {
     let ctx = Ctx::new().await;
     let (_, username) = register(&ctx, "ivy").await;
     fail(&ctx, &username, NOW).await;
@@ -377,20 +367,16 @@ async fn login_clears_failures_in_the_same_two_requests() {
             };
             assert_eq!(user.failed_logins, 2);
             ctx.store
-                .start_session(
-                    &user,
-                    &username,
-                    None,
-                    ctx.policies.max_lifetime_secs,
-                    ctx.policies.lockout,
-                    NOW,
-                )
+                .start_session(&user, ctx.start(None), NOW)
                 .await
                 .unwrap();
         })
         .await;
-    assert_eq!(n, 2, "count the attempt, then one transaction");
-    let user = ctx.store.users.get_user(&username).await.unwrap().unwrap();
+    assert_eq!(
+        n, 3,
+        "read the name, count the attempt, then one transaction"
+    );
+    let user = ctx.store.users.find(&username).await.unwrap().unwrap();
     assert_eq!(
         (user.failed_logins, user.failed_since, user.locked_until),
         (0, 0, 0)
@@ -400,7 +386,7 @@ async fn login_clears_failures_in_the_same_two_requests() {
 // ---- sessions ----
 
 #[tokio::test]
-async fn login_is_two_requests() {
+async fn login_is_three_requests() {
     let ctx = Ctx::new().await;
     let (_, username) = register(&ctx, "ivan").await;
     let (session, n) = ctx
@@ -415,20 +401,14 @@ async fn login_is_two_requests() {
             else {
                 panic!("attempt proceeds");
             };
-            ctx.store
-                .start_session(
-                    &user,
-                    &username,
-                    None,
-                    ctx.policies.max_lifetime_secs,
-                    ctx.policies.lockout,
-                    NOW,
-                )
-                .await
+            ctx.store.start_session(&user, ctx.start(None), NOW).await
         })
         .await;
     let session = session.unwrap();
-    assert_eq!(n, 2);
+    assert_eq!(
+        n, 3,
+        "read the name, count the attempt, then one transaction"
+    );
     assert_eq!(session.generation, 0);
     assert_eq!(session.expires_at, NOW + 30 * 86400);
 }
@@ -554,7 +534,7 @@ async fn previous_token_after_the_interval_is_reuse_and_revokes_the_session() {
     assert!(
         ctx.store
             .sessions
-            .list_sessions(&user.user_id, NOW)
+            .list(&user.user_id, NOW)
             .await
             .unwrap()
             .is_empty()
@@ -654,12 +634,7 @@ async fn thirty_two_concurrent_refreshes_make_exactly_one_successor() {
         successors.iter().all(|s| s == winner),
         "the session never forks"
     );
-    let current = ctx
-        .store
-        .sessions
-        .list_sessions(&winner.user_id, NOW)
-        .await
-        .unwrap();
+    let current = ctx.store.sessions.list(&winner.user_id, NOW).await.unwrap();
     assert_eq!(current.len(), 1);
     assert_eq!(current[0].generation, 1);
 }
@@ -704,7 +679,7 @@ async fn a_session_past_its_end_but_still_stored_is_refused() {
     assert!(
         ctx.store
             .sessions
-            .list_sessions(&user.user_id, NOW + 3600)
+            .list(&user.user_id, NOW + 3600)
             .await
             .unwrap()
             .is_empty()
@@ -712,7 +687,7 @@ async fn a_session_past_its_end_but_still_stored_is_refused() {
     assert_eq!(
         ctx.store
             .sessions
-            .list_sessions(&user.user_id, NOW)
+            .list(&user.user_id, NOW)
             .await
             .unwrap()
             .len(),
@@ -746,22 +721,15 @@ async fn a_token_with_another_users_sub_is_refused() {
 #[tokio::test]
 async fn revoking_one_session_ends_it_in_one_request_and_is_idempotent() {
     let ctx = Ctx::new().await;
-    let (user, username, s0) = login(&ctx, "trent").await;
+    let (user, _, s0) = login(&ctx, "trent").await;
     let other = ctx
         .store
-        .start_session(
-            &user,
-            &username,
-            None,
-            ctx.policies.max_lifetime_secs,
-            ctx.policies.lockout,
-            NOW,
-        )
+        .start_session(&user, ctx.start(None), NOW)
         .await
         .unwrap();
     let (r, n) = ctx
         .requests
-        .during(ctx.store.sessions.revoke_session(&s0.sid, &user.user_id))
+        .during(ctx.store.sessions.revoke(&user.user_id, &s0.sid))
         .await;
     assert_eq!(r.unwrap(), Some(0), "it was live, at generation 0");
     assert_eq!(n, 1);
@@ -776,7 +744,7 @@ async fn revoking_one_session_ends_it_in_one_request_and_is_idempotent() {
     assert_eq!(
         ctx.store
             .sessions
-            .revoke_session(&s0.sid, &user.user_id)
+            .revoke(&user.user_id, &s0.sid)
             .await
             .unwrap(),
         None,
@@ -797,7 +765,7 @@ async fn another_user_cannot_revoke_a_session() {
     let (_, _, s0) = login(&ctx, "uma").await;
     ctx.store
         .sessions
-        .revoke_session(&s0.sid, "not-the-owner")
+        .revoke("not-the-owner", &s0.sid)
         .await
         .unwrap();
     rotated(
@@ -812,32 +780,20 @@ async fn another_user_cannot_revoke_a_session() {
 #[tokio::test]
 async fn revoking_all_sessions_ends_every_one_of_them_only() {
     let ctx = Ctx::new().await;
-    let (user, username, _) = login(&ctx, "victor").await;
+    let (user, _, _) = login(&ctx, "victor").await;
     for _ in 0..29 {
         ctx.store
-            .start_session(
-                &user,
-                &username,
-                None,
-                ctx.policies.max_lifetime_secs,
-                ctx.policies.lockout,
-                NOW,
-            )
+            .start_session(&user, ctx.start(None), NOW)
             .await
             .unwrap();
     }
     let (_, _, bystander) = login(&ctx, "walter").await;
-    let all = ctx
-        .store
-        .sessions
-        .list_sessions(&user.user_id, NOW)
-        .await
-        .unwrap();
+    let all = ctx.store.sessions.list(&user.user_id, NOW).await.unwrap();
     assert_eq!(all.len(), 30);
 
     let (ended, n) = ctx
         .requests
-        .during(ctx.store.sessions.revoke_all_sessions(&user.user_id))
+        .during(ctx.store.sessions.revoke_all(&user.user_id, None))
         .await;
     assert_eq!(ended.unwrap(), 30);
     assert_eq!(n, 3, "one query, two batches of at most 25");
@@ -869,12 +825,7 @@ async fn listing_shows_a_users_sessions_with_their_hints() {
     let ctx = Ctx::new().await;
     let (user, _, s0) = login(&ctx, "xena").await;
     login(&ctx, "yves").await;
-    let listed = ctx
-        .store
-        .sessions
-        .list_sessions(&user.user_id, NOW)
-        .await
-        .unwrap();
+    let listed = ctx.store.sessions.list(&user.user_id, NOW).await.unwrap();
     assert_eq!(listed, vec![s0]);
     assert_eq!(listed[0].user_agent.as_deref(), Some("test-agent/1.0"));
 }
@@ -907,17 +858,17 @@ async fn tables_have_ttl_on_expires_at_and_the_defined_keys() {
             .await
             .unwrap();
         let table = table.table().unwrap();
-        assert_eq!(
-            table.key_schema()[0].attribute_name(),
-            def.partition_key.name
-        );
-        let indexes: Vec<&str> = table
-            .global_secondary_indexes()
+        let keys: Vec<&str> = table
+            .key_schema()
             .iter()
-            .filter_map(|g| g.index_name())
+            .map(|k| k.attribute_name())
             .collect();
-        let expected: Vec<&str> = def.indexes.iter().map(|i| i.name).collect();
-        assert_eq!(indexes, expected);
+        let expected: Vec<&str> = def.key_attributes().iter().map(|k| k.name).collect();
+        assert_eq!(keys, expected);
+        assert!(
+            table.global_secondary_indexes().is_empty(),
+            "no index: every read that ends or checks sessions is consistent"
+        );
     }
 }
 
@@ -928,7 +879,7 @@ async fn a_closed_port_is_unavailable_within_seconds() {
     let users = accounts::Users::new(client, "u");
     let started = Instant::now();
     let err = users
-        .get_user(&Username::parse("anyone").unwrap())
+        .find(&Username::parse("anyone").unwrap())
         .await
         .unwrap_err();
     let took = started.elapsed();
@@ -942,7 +893,7 @@ async fn a_missing_table_is_an_internal_error_not_unavailable() {
     let ctx = Ctx::new().await;
     let users = accounts::Users::new(ctx.client.clone(), "no-such-table");
     let err = users
-        .get_user(&Username::parse("anyone").unwrap())
+        .find(&Username::parse("anyone").unwrap())
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Internal(_)), "{err:?}");

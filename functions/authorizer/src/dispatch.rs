@@ -6,12 +6,12 @@ use serde_json::Value;
 use token::AccessClaims;
 
 use crate::Authorizer;
-use crate::bearer::{self, CredentialProblem};
 use crate::event::{Authorization, Event, IdentitySource};
 use crate::log::{self, DenyReason};
 use crate::policy::{self, MethodArn};
 use crate::rules::Route;
 use crate::verdict::{Context, Unauthorized, Verdict};
+use token::bearer::{self, CredentialProblem};
 
 /// Which of the three API Gateway authorizer events this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,7 +22,7 @@
 //! extracted and keys its cache on), else the `authorization` header; REST
 //! `TOKEN` from `authorizationToken`; REST `REQUEST` from the `Authorization`
 //! header in any case of its name. Two `Authorization` values are refused.
-//! The `Bearer` parsing rules are in [`bearer`].
+//! The `Bearer` parsing rules are in `token::bearer`.
 //!
 //! Caching: a REST policy is built to be right for every route (see
 //! [`policy`]). HTTP API simple responses carry no route, so with
@@ -30,11 +30,10 @@
 //! authorizer's identity sources (after the `Authorization` header) or keep
 //! the cache TTL at 0.
 //!
-//! Modules: [`event`] parses the event, [`bearer`] reads the credential,
+//! Modules: [`event`] parses the event, `token::bearer` reads the credential,
 //! `dispatch` decides per shape, [`rules`] and [`policy`] apply the route
 //! rules, [`verdict`] is the answer, `log` writes the decision's line.
 
-pub mod bearer;
 mod dispatch;
 mod event;
 mod log;

@@ -5,8 +5,8 @@ use std::fmt;
 
 use token::{AccessClaims, TokenError};
 
-use crate::bearer::CredentialProblem;
 use crate::dispatch::Shape;
+use token::bearer::CredentialProblem;
 
 /// Why a request was denied before any route rule was looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]

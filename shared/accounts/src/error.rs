@@ -9,6 +9,7 @@ use std::fmt::Debug;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
 
@@ -25,6 +26,20 @@ pub enum StoreError {
     /// session is not started. Answer 429.
     #[error("account is locked")]
     AccountLocked { retry_after: u64 },
+    /// The account is disabled (or was, while this login checked its
+    /// password). Answer 403 `account_disabled`, after the right password.
+    #[error("account is disabled")]
+    AccountDisabled,
+    /// The user was deleted while this operation ran. Answer as for an
+    /// unknown user.
+    #[error("user is gone")]
+    UserGone,
+    /// The user changed while this operation ran (roles, password, a
+    /// logout of every session): the operation was not applied, so that no
+    /// session escapes the change. Retrying is right: answer 503 with
+    /// `Retry-After`.
+    #[error("the user changed meanwhile")]
+    Conflict,
     /// DynamoDB could not be reached, timed out, or throttled us past the
     /// retry policy. Answer 503; retrying later is reasonable.
     #[error("DynamoDB is unavailable")]
@@ -95,6 +110,14 @@ pub(crate) enum Conditional<T> {
     Failed(Option<Item>),
 }
 
+/// What a transaction came to, when its cancellation is an expected answer.
+#[derive(Debug)]
+pub(crate) enum Transacted<T> {
+    Written(T),
+    /// Cancelled; why, item by item, in request order.
+    Cancelled(Vec<Cancellation>),
+}
+
 /// The errors of the single-item writes, which all have a
 /// `ConditionalCheckFailedException` variant.
 pub(crate) trait ConditionCheck {
@@ -142,6 +165,56 @@ where
         Err(SdkError::ServiceError(se)) if se.err().condition_failed().is_some() => Ok(
             Conditional::Failed(se.err().condition_failed().and_then(|c| c.item().cloned())),
         ),
+        Err(e) => Err(sdk_error(e)),
+    }
+}
+
+/// Why one item of a cancelled transaction failed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Cancellation {
+    /// DynamoDB's code: `ConditionalCheckFailed`, `None` (this item was
+    /// fine), ...
+    pub code: String,
+    /// The item as it was, when the request asked for it.
+    pub item: Option<Item>,
+}
+
+impl Cancellation {
+    pub(crate) fn failed_condition(&self) -> bool {
+        self.code == "ConditionalCheckFailed"
+    }
+}
+
+/// Splits a transaction's result into written, cancelled (why, per item),
+/// or a [`StoreError`]. A cancellation because another transaction was
+/// writing the same items is transient: [`StoreError::Unavailable`].
+pub(crate) fn transacted<T, R>(
+    result: Result<T, SdkError<TransactWriteItemsError, R>>,
+) -> Result<Transacted<T>, StoreError>
+where
+    R: Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Transacted::Written(out)),
+        Err(SdkError::ServiceError(se)) => match se.err() {
+            TransactWriteItemsError::TransactionCanceledException(c) => {
+                let reasons: Vec<Cancellation> = c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| Cancellation {
+                        code: r.code().unwrap_or("None").to_owned(),
+                        item: r.item().cloned(),
+                    })
+                    .collect();
+                if reasons.iter().any(|r| r.code == "TransactionConflict") {
+                    return Err(StoreError::Unavailable(
+                        "a concurrent write to the same items; retry".into(),
+                    ));
+                }
+                Ok(Transacted::Cancelled(reasons))
+            }
+            _ => Err(sdk_error(SdkError::ServiceError(se))),
+        },
         Err(e) => Err(sdk_error(e)),
     }
 }

@@ -52,6 +52,15 @@ pub(crate) fn get_n_or_zero(item: &Item, name: &'static str) -> Result<u64, Stor
     }
 }
 
+/// A flag that older items may lack; absent reads as false.
+pub(crate) fn get_bool_or_false(item: &Item, name: &'static str) -> Result<bool, StoreError> {
+    match item.get(name) {
+        None => Ok(false),
+        Some(AttributeValue::Bool(b)) => Ok(*b),
+        Some(_) => Err(StoreError::Corrupt(name)),
+    }
+}
+
 pub(crate) fn get_list(item: &Item, name: &'static str) -> Result<Vec<String>, StoreError> {
     match item.get(name) {
         Some(AttributeValue::L(values)) => values

@@ -3,14 +3,17 @@
 //! Each table has a handle ([`Users`], [`Sessions`]) built once at cold start
 //! from a shared client and the variable that names the table; [`Store`]
 //! holds both for the operations that span them (a login writes a session
-//! and clears the user's failure count in one transaction). A function holds
-//! only the handles it uses, and the policies it applies ([`LockoutPolicy`],
-//! [`SessionPolicy`]) are read by the functions that apply them.
+//! and clears the user's failure count in one transaction; a new password,
+//! new roles, a disable, a deletion or a logout everywhere must reach every
+//! session: `changes`). A function holds only the handles it uses, and the
+//! policies it applies ([`LockoutPolicy`], the session lifetimes) are read by
+//! the functions that apply them.
 //!
 //! Expected outcomes (a taken username, a refused refresh) are values;
 //! [`StoreError`] is for what the caller cannot fix (DynamoDB unavailable:
 //! 503; anything else: 500).
 
+mod changes;
 pub mod client;
 pub mod error;
 mod item;
@@ -24,7 +27,7 @@ use std::time::Duration;
 use config::{ConfigError, Source, duration, number, required};
 
 pub use error::StoreError;
-pub use sessions::{Refusal, Rotation, Session};
+pub use sessions::{Refusal, Rotation, Session, SessionStart};
 pub use users::{Attempt, InvalidUsername, User, Username};
 
 use crate::client::LazyClient;

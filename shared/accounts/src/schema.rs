@@ -1,12 +1,12 @@
-//! The two tables, defined once. The store reads and writes these attribute
-//! names; the tests and the local stack create tables from these
+//! The two tables, defined once. The store reads and writes these key
+//! attributes; the tests and the local stack create tables from these
 //! definitions; a test checks that `template.yaml` declares the same.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 
 use crate::error::{StoreError, sdk_error};
@@ -21,61 +21,48 @@ pub struct KeyAttr {
     pub kind: &'static str,
 }
 
-/// A global secondary index (projection: all attributes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IndexDef {
-    pub name: &'static str,
-    pub partition_key: KeyAttr,
-    pub sort_key: Option<KeyAttr>,
-}
-
-/// One table: the environment variable that names it, its keys, indexes and
-/// TTL attribute. Billing is on-demand.
+/// One table: the environment variable that names it, its keys and TTL
+/// attribute. Billing is on-demand. No table has a secondary index: every
+/// path that ends or checks sessions reads with strong consistency, which
+/// an index cannot give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableDef {
     /// The table's logical id in `template.yaml`.
     pub logical_id: &'static str,
     pub env_var: &'static str,
     pub partition_key: KeyAttr,
-    pub indexes: &'static [IndexDef],
+    pub sort_key: Option<KeyAttr>,
     pub ttl_attribute: &'static str,
 }
 
-/// Users, keyed by the lower-cased username, so uniqueness is
-/// case-insensitive by construction.
+/// Users, keyed by `pk`: `user#<user_id>` holds the user (found by `sub`
+/// with one consistent read), `name#<lower-cased username>` the username's
+/// claim on a user id (so uniqueness is case-insensitive by construction),
+/// and short-lived counters live beside them under their own prefixes.
 pub const USERS: TableDef = TableDef {
     logical_id: "UsersTable",
     env_var: "USERS_TABLE",
     partition_key: KeyAttr {
-        name: "username",
+        name: "pk",
         kind: "S",
     },
-    indexes: &[],
+    sort_key: None,
     ttl_attribute: TTL_ATTRIBUTE,
 };
 
-/// Name of the sessions index by user, for listing and ending all sessions.
-pub const SESSIONS_BY_USER: &str = "by_user";
-
-/// Sessions, one item per login, keyed by session id.
+/// Sessions, keyed by user and session id: a user's sessions are one
+/// partition, listed with one consistent query.
 pub const SESSIONS: TableDef = TableDef {
     logical_id: "SessionsTable",
     env_var: "SESSIONS_TABLE",
     partition_key: KeyAttr {
-        name: "sid",
+        name: "user_id",
         kind: "S",
     },
-    indexes: &[IndexDef {
-        name: SESSIONS_BY_USER,
-        partition_key: KeyAttr {
-            name: "user_id",
-            kind: "S",
-        },
-        sort_key: Some(KeyAttr {
-            name: "created_at",
-            kind: "N",
-        }),
-    }],
+    sort_key: Some(KeyAttr {
+        name: "sid",
+        kind: "S",
+    }),
     ttl_attribute: TTL_ATTRIBUTE,
 };
 
@@ -95,25 +82,25 @@ fn key(attr: KeyAttr, key_type: KeyType) -> Result<KeySchemaElement, StoreError>
 }
 
 impl TableDef {
-    /// Every attribute used in a key of the table or one of its indexes.
+    /// Every attribute of the table's key.
     pub fn key_attributes(&self) -> Vec<KeyAttr> {
-        let mut attrs = vec![self.partition_key];
-        for ix in self.indexes {
-            attrs.push(ix.partition_key);
-            attrs.extend(ix.sort_key);
-        }
-        attrs
+        std::iter::once(self.partition_key)
+            .chain(self.sort_key)
+            .collect()
     }
 
-    /// Creates the table named `name` (on-demand, with its indexes) and
-    /// turns on TTL. For tests and the local stack; deploys use template.yaml.
-    /// A table of that name that already exists is taken as created.
+    /// Creates the table named `name` (on-demand) and turns on TTL. For
+    /// tests and the local stack; deploys use template.yaml. A table of that
+    /// name that already exists is taken as created.
     pub async fn create(&self, client: &Client, name: &str) -> Result<(), StoreError> {
         let mut req = client
             .create_table()
             .table_name(name)
             .billing_mode(BillingMode::PayPerRequest)
             .key_schema(key(self.partition_key, KeyType::Hash)?);
+        if let Some(sk) = self.sort_key {
+            req = req.key_schema(key(sk, KeyType::Range)?);
+        }
         for attr in self.key_attributes() {
             req = req.attribute_definitions(
                 AttributeDefinition::builder()
@@ -122,20 +109,6 @@ impl TableDef {
                     .build()
                     .map_err(StoreError::internal)?,
             );
-        }
-        for ix in self.indexes {
-            let mut gsi = GlobalSecondaryIndex::builder()
-                .index_name(ix.name)
-                .key_schema(key(ix.partition_key, KeyType::Hash)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                );
-            if let Some(sk) = ix.sort_key {
-                gsi = gsi.key_schema(key(sk, KeyType::Range)?);
-            }
-            req = req.global_secondary_indexes(gsi.build().map_err(StoreError::internal)?);
         }
         match req.send().await {
             Ok(_) => {}

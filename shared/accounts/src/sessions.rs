@@ -1,22 +1,23 @@
-//! Sessions: one item per login, holding a generation counter. The refresh
-//! token names its session (`sid`) and generation (`gen`); a refresh is one
-//! conditional `UpdateItem` that moves the generation on by one. When that
-//! condition fails, DynamoDB hands back the item as it is, and from it alone
-//! we tell a retry within the reuse interval (same successor, re-signed) from
-//! reuse (revoke) from a session that is gone. No token is ever stored.
+//! Sessions: one item per login, keyed by user and session id, holding a
+//! generation counter. The refresh token names its user (`sub`), session
+//! (`sid`) and generation (`gen`); a refresh is one conditional `UpdateItem`
+//! that moves the generation on by one. When that condition fails, DynamoDB
+//! hands back the item as it is, and from it alone we tell a retry within
+//! the reuse interval (same successor, re-signed) from reuse (revoke) from a
+//! session that is gone. No token is ever stored.
+//!
+//! A user's sessions are one partition: listing them is one strongly
+//! consistent query, so ending all of them never misses one.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     DeleteRequest, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update, WriteRequest,
 };
 use token::{RefreshClaims, RefreshGrant};
 
-use crate::error::{Conditional, StoreError, conditional, sdk_error};
-use crate::item::{Item, get_list, get_n, get_opt_s, get_s, list, n, s};
-use crate::schema::SESSIONS_BY_USER;
-use crate::users::{User, Username};
+use crate::error::{Conditional, StoreError, Transacted, conditional, sdk_error, transacted};
+use crate::item::{Item, get_list, get_n, get_n_or_zero, get_opt_s, get_s, list, n, s};
+use crate::users::{User, user_key};
 use crate::{LockoutPolicy, Sessions, Store};
 
 /// Longest user-agent string kept with a session (a hint for listing).
@@ -28,13 +29,16 @@ const BATCH: usize = 25;
 /// One session, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    pub sid: String,
     pub user_id: String,
-    /// The user's roles at login, copied so a refresh needs no user read.
+    pub sid: String,
+    /// The user's roles, copied at login and pushed again when they change,
+    /// so a refresh needs no user read.
     pub roles: Vec<String>,
+    /// The user's `version` whose roles the session holds.
+    pub user_version: u64,
     /// Generation of the session's current refresh token.
     pub generation: u64,
-    /// When the current generation was issued.
+    /// When the current generation was issued: the session's last use.
     pub rotated_at: u64,
     pub created_at: u64,
     /// The session's absolute end (login + `SESSION_MAX_LIFETIME`), which is
@@ -61,9 +65,10 @@ impl TryFrom<&Item> for Session {
     type Error = StoreError;
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         Ok(Self {
-            sid: get_s(item, "sid")?,
             user_id: get_s(item, "user_id")?,
+            sid: get_s(item, "sid")?,
             roles: get_list(item, "roles")?,
+            user_version: get_n_or_zero(item, "user_version")?,
             generation: get_n(item, "gen")?,
             rotated_at: get_n(item, "rotated_at")?,
             created_at: get_n(item, "created_at")?,
@@ -88,7 +93,8 @@ pub enum Rotation {
 /// Why a refresh was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// No such session for this user: never existed, logged out, or revoked.
+    /// No such session for this user: never existed, logged out, revoked,
+    /// or the user was disabled or deleted.
     Unknown,
     /// The session's absolute lifetime is over (the item may still be stored:
     /// TTL deletion is lazy).
@@ -98,103 +104,128 @@ pub enum Refusal {
 }
 
 impl Store {
-    /// Starts a session for `user` at login, after [`crate::Users::begin_login`]
-    /// and a verified password: one transaction that writes the session and
-    /// clears the attempt count, refused with [`StoreError::AccountLocked`]
-    /// if the account was locked meanwhile. The session ends `max_lifetime_secs`
+    /// Starts a session for `user` at login, after
+    /// [`crate::Users::begin_login`] and a verified password: one transaction
+    /// that writes the session and clears the attempt count (and stores
+    /// `rehashed`, a hash of the password with today's parameters, when the
+    /// stored one had others). It is conditioned on the user being exactly
+    /// the one the login read (same `version`, not disabled, not locked), so
+    /// a change that must reach every session (new roles, a new password, a
+    /// disable, a deletion, a logout everywhere) either sees this session or
+    /// makes this login fail: [`StoreError::Conflict`], `AccountDisabled`,
+    /// `UserGone`, `AccountLocked`. The session ends `max_lifetime_secs`
     /// from now at the latest.
     pub async fn start_session(
         &self,
         user: &User,
-        username: &Username,
-        user_agent: Option<&str>,
-        max_lifetime_secs: u64,
-        lockout: LockoutPolicy,
+        start: SessionStart<'_>,
         now: u64,
     ) -> Result<Session, StoreError> {
         let session = Session {
-            sid: uuid::Uuid::new_v4().simple().to_string(),
             user_id: user.user_id.clone(),
+            sid: uuid::Uuid::new_v4().simple().to_string(),
             roles: user.roles.clone(),
+            user_version: user.version,
             generation: 0,
             rotated_at: now,
             created_at: now,
-            expires_at: now.saturating_add(max_lifetime_secs),
-            user_agent: user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
+            expires_at: now.saturating_add(start.max_lifetime_secs),
+            user_agent: start.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
         };
-        let mut item: Item = [
-            ("sid", s(session.sid.as_str())),
-            ("user_id", s(session.user_id.as_str())),
-            ("roles", list(&session.roles)),
-            ("gen", n(0)),
-            ("rotated_at", n(now)),
-            ("created_at", n(now)),
-            ("expires_at", n(session.expires_at)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        if let Some(ua) = &session.user_agent {
-            item.insert("user_agent".to_owned(), s(ua.as_str()));
-        }
-        let put = Put::builder()
+        let mut put = Put::builder()
             .table_name(&self.sessions.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(sid)")
-            .build()
-            .map_err(StoreError::internal)?;
-        // The attempt was counted by begin_login: clear the count, unless a
-        // racing failure locked the account meanwhile (then no session).
-        let reset = Update::builder()
+            .item("user_id", s(session.user_id.as_str()))
+            .item("sid", s(session.sid.as_str()))
+            .item("roles", list(&session.roles))
+            .item("user_version", n(session.user_version))
+            .item("gen", n(0))
+            .item("rotated_at", n(now))
+            .item("created_at", n(now))
+            .item("expires_at", n(session.expires_at))
+            .condition_expression("attribute_not_exists(sid)");
+        if let Some(ua) = &session.user_agent {
+            put = put.item("user_agent", s(ua.as_str()));
+        }
+        let mut set = "SET failed_logins = :zero, failed_since = :zero".to_owned();
+        let mut reset = Update::builder()
             .table_name(&self.users.table)
-            .key("username", s(username.key()))
-            .update_expression("SET failed_logins = :zero, failed_since = :zero")
+            .key("pk", user_key(&user.user_id))
             .condition_expression(
-                "attribute_exists(username) \
+                "attribute_exists(pk) AND version = :version \
+                 AND (attribute_not_exists(disabled) OR disabled = :false) \
                  AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
             )
             .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":version", n(user.version))
+            .expression_attribute_values(
+                ":false",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+            )
             .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(hash) = start.rehashed {
+            set.push_str(", password_hash = :hash");
+            reset = reset.expression_attribute_values(":hash", s(hash));
+        }
+        let reset = reset
+            .update_expression(set)
             .build()
             .map_err(StoreError::internal)?;
         let result = self
             .users
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put.build().map_err(StoreError::internal)?)
+                    .build(),
+            )
             .transact_items(TransactWriteItem::builder().update(reset).build())
             .send()
             .await;
-        if let Err(SdkError::ServiceError(se)) = &result
-            && let TransactWriteItemsError::TransactionCanceledException(c) = se.err()
-        {
-            let codes: Vec<&str> = c
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None"))
-                .collect();
-            if codes.get(1) == Some(&"ConditionalCheckFailed") {
-                return Err(StoreError::AccountLocked {
-                    retry_after: lockout.lockout_secs,
-                });
-            }
-            if codes.contains(&"TransactionConflict") {
-                return Err(StoreError::Unavailable(
-                    "login raced another write to the user; retry".into(),
-                ));
-            }
+        let why = match transacted(result)? {
+            Transacted::Written(_) => return Ok(session),
+            Transacted::Cancelled(why) => why,
+        };
+        // Why the user item refused (the session item cannot collide).
+        let Some(old) = why.get(1).filter(|c| c.failed_condition()) else {
+            return Err(StoreError::internal("login transaction was cancelled"));
+        };
+        let Some(item) = &old.item else {
+            return Err(StoreError::UserGone);
+        };
+        let now_user = User::try_from(item)?;
+        if now_user.disabled {
+            Err(StoreError::AccountDisabled)
+        } else if now_user.locked_for(now).is_some() {
+            Err(StoreError::AccountLocked {
+                retry_after: start.lockout.lockout_secs,
+            })
+        } else {
+            Err(StoreError::Conflict)
         }
-        result.map_err(sdk_error)?;
-        Ok(session)
     }
+}
+
+/// What a login adds to the user it starts a session for.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionStart<'a> {
+    /// The client's user agent (kept, truncated, as a hint for listing).
+    pub user_agent: Option<&'a str>,
+    /// `SESSION_MAX_LIFETIME`, seconds.
+    pub max_lifetime_secs: u64,
+    pub lockout: LockoutPolicy,
+    /// A hash of the password with today's parameters, when the stored one
+    /// was made with others.
+    pub rehashed: Option<&'a str>,
 }
 
 impl Sessions {
     /// Trades a verified refresh token's claims for the session's next
-    /// generation, following the rotation rules (ARCHITECTURE.md, "Data model"):
-    /// the immediately previous token within `reuse_interval_secs` gets the
-    /// same successor back. One request on the happy path and on a replay;
-    /// two when reuse revokes the session.
+    /// generation, following the rotation rules (ARCHITECTURE.md, "Data
+    /// model"): the immediately previous token within `reuse_interval_secs`
+    /// gets the same successor back. One request on the happy path and on a
+    /// replay; two when reuse revokes the session.
     pub async fn rotate(
         &self,
         claims: &RefreshClaims,
@@ -205,10 +236,10 @@ impl Sessions {
             .client
             .update_item()
             .table_name(&self.table)
+            .key("user_id", s(claims.sub.as_str()))
             .key("sid", s(claims.sid.as_str()))
-            .condition_expression("user_id = :uid AND gen = :gen AND expires_at > :now")
+            .condition_expression("gen = :gen AND expires_at > :now")
             .update_expression("SET gen = :next, rotated_at = :now")
-            .expression_attribute_values(":uid", s(claims.sub.as_str()))
             .expression_attribute_values(":gen", n(claims.generation))
             .expression_attribute_values(":next", n(claims.generation.saturating_add(1)))
             .expression_attribute_values(":now", n(now))
@@ -223,7 +254,7 @@ impl Sessions {
             }
             Conditional::Failed(old) => old.as_ref().map(Session::try_from).transpose()?,
         };
-        let Some(current) = old.filter(|o| o.user_id == claims.sub) else {
+        let Some(current) = old else {
             return Ok(Rotation::Refused(Refusal::Unknown));
         };
         if current.expires_at <= now {
@@ -233,51 +264,41 @@ impl Sessions {
         if is_previous && now < current.rotated_at.saturating_add(reuse_interval_secs) {
             return Ok(Rotation::Replayed(current));
         }
-        self.revoke_session(&current.sid, &current.user_id).await?;
+        self.revoke(&current.user_id, &current.sid).await?;
         Ok(Rotation::Refused(Refusal::Reused {
             user_id: current.user_id,
             sid: current.sid,
         }))
     }
 
-    /// Ends one session of `user_id` and answers the generation it was at, or
-    /// `None` when there was none to end. Idempotent: a session that is gone
-    /// or belongs to someone else is left as it is, without an error.
-    pub async fn revoke_session(
-        &self,
-        sid: &str,
-        user_id: &str,
-    ) -> Result<Option<u64>, StoreError> {
-        let result = self
+    /// Ends session `sid` of `user_id` and answers the generation it was
+    /// at, or `None` when there was none to end. Idempotent: a session that
+    /// is gone (or another user's: the key includes the user) is no error.
+    pub async fn revoke(&self, user_id: &str, sid: &str) -> Result<Option<u64>, StoreError> {
+        let out = self
             .client
             .delete_item()
             .table_name(&self.table)
+            .key("user_id", s(user_id))
             .key("sid", s(sid))
-            .condition_expression("user_id = :uid")
-            .expression_attribute_values(":uid", s(user_id))
             .return_values(ReturnValue::AllOld)
             .send()
-            .await;
-        match conditional(result)? {
-            Conditional::Written(out) => {
-                out.attributes().map(|item| get_n(item, "gen")).transpose()
-            }
-            Conditional::Failed(_) => Ok(None),
-        }
+            .await
+            .map_err(sdk_error)?;
+        out.attributes().map(|item| get_n(item, "gen")).transpose()
     }
 
-    /// The live sessions of a user, oldest first (from the `by_user` index,
-    /// which is eventually consistent: a login of the last second may be
-    /// missing).
-    pub async fn list_sessions(&self, user_id: &str, now: u64) -> Result<Vec<Session>, StoreError> {
+    /// The live sessions of a user, newest first: one strongly consistent
+    /// query of the user's partition (paged past 1 MB).
+    pub async fn list(&self, user_id: &str, now: u64) -> Result<Vec<Session>, StoreError> {
         let mut sessions = Vec::new();
         let mut pages = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(SESSIONS_BY_USER)
             .key_condition_expression("user_id = :uid")
             .expression_attribute_values(":uid", s(user_id))
+            .consistent_read(true)
             .into_paginator()
             .items()
             .send();
@@ -287,25 +308,27 @@ impl Sessions {
                 sessions.push(session);
             }
         }
+        sessions.sort_by(|a, b| (b.created_at, &b.sid).cmp(&(a.created_at, &a.sid)));
         Ok(sessions)
     }
 
-    /// Ends every session of a user: one query of the index, then deletes in
-    /// batches of 25 (`1 + ceil(n / 25)` requests). Returns how many ended.
-    /// Logout calls it only after [`Sessions::revoke_session`] found the
-    /// presented session live.
-    pub async fn revoke_all_sessions(&self, user_id: &str) -> Result<usize, StoreError> {
+    /// Ends every session of a user but `keep`: one consistent query, then
+    /// deletes in batches of 25 (`1 + ceil(n / 25)` requests). Returns how
+    /// many ended. Expired items go too (TTL deletion is lazy).
+    pub async fn revoke_all(&self, user_id: &str, keep: Option<&str>) -> Result<usize, StoreError> {
         let sids: Vec<String> = self
-            .list_sessions(user_id, 0)
+            .list(user_id, 0)
             .await?
             .into_iter()
             .map(|s| s.sid)
+            .filter(|sid| Some(sid.as_str()) != keep)
             .collect();
         for chunk in sids.chunks(BATCH) {
             let mut pending: Vec<WriteRequest> = chunk
                 .iter()
                 .map(|sid| {
                     let delete = DeleteRequest::builder()
+                        .key("user_id", s(user_id))
                         .key("sid", s(sid.as_str()))
                         .build()
                         .map_err(StoreError::internal)?;
@@ -338,6 +361,42 @@ impl Sessions {
             }
         }
         Ok(sids.len())
+    }
+
+    /// Pushes `roles` of user version `version` into every session of
+    /// `user_id` that holds an older version: one consistent query, then one
+    /// conditional update per session (a session whose newer roles a
+    /// concurrent change already pushed is left alone). Returns how many it
+    /// updated.
+    pub async fn push_roles(
+        &self,
+        user_id: &str,
+        roles: &[String],
+        version: u64,
+    ) -> Result<usize, StoreError> {
+        let mut updated = 0;
+        for session in self.list(user_id, 0).await? {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("user_id", s(user_id))
+                .key("sid", s(session.sid.as_str()))
+                .update_expression("SET #roles = :roles, user_version = :version")
+                .condition_expression(
+                    "attribute_exists(sid) \
+                     AND (attribute_not_exists(user_version) OR user_version < :version)",
+                )
+                .expression_attribute_names("#roles", "roles")
+                .expression_attribute_values(":roles", list(roles))
+                .expression_attribute_values(":version", n(version))
+                .send()
+                .await;
+            if let Conditional::Written(_) = conditional(result)? {
+                updated += 1;
+            }
+        }
+        Ok(updated)
     }
 }
 

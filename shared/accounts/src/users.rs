@@ -1,10 +1,15 @@
-//! Users: registration with case-insensitive unique usernames, lookup, and
-//! the failed-login counter that locks an account.
+//! Users: registration (a username's claim and the user, in one
+//! transaction), lookup by name or by id, and the failed-login counter that
+//! locks an account.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 
-use crate::error::{Conditional, StoreError, conditional, sdk_error};
-use crate::item::{Item, get_list, get_n, get_n_or_zero, get_s, list, n, s};
+use crate::error::{
+    Cancellation, Conditional, StoreError, Transacted, conditional, sdk_error, transacted,
+};
+use crate::item::{Item, get_bool_or_false, get_list, get_n, get_n_or_zero, get_s, list, n, s};
 use crate::{LockoutPolicy, Users};
 
 /// Roles every new user gets.
@@ -49,14 +54,24 @@ impl Username {
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    /// The username as registered (display form).
-    pub username: String,
     /// Stable id, the `sub` of every token.
     pub user_id: String,
+    /// The username as registered (display form).
+    pub username: String,
     /// argon2id PHC string.
     pub password_hash: String,
     pub roles: Vec<String>,
     pub created_at: u64,
+    /// A disabled user cannot log in (`403 account_disabled`) and has no
+    /// sessions.
+    pub disabled: bool,
+    /// Disabled by a deletion that has not finished (DynamoDB failed
+    /// half-way): only repeating the deletion goes on with it.
+    pub deleting: bool,
+    /// Moves on with every change that must reach the user's sessions
+    /// (roles, password, disable, deletion, logging out everywhere); a login
+    /// starts its session only if it is still the one it read.
+    pub version: u64,
     /// Failures counted in the current window.
     pub failed_logins: u64,
     /// Start of the current failure window (epoch seconds).
@@ -78,17 +93,30 @@ impl TryFrom<&Item> for User {
     type Error = StoreError;
     fn try_from(item: &Item) -> Result<Self, StoreError> {
         Ok(Self {
-            username: get_s(item, "display_name")?,
             user_id: get_s(item, "user_id")?,
+            username: get_s(item, "username")?,
             password_hash: get_s(item, "password_hash")?,
             roles: get_list(item, "roles")?,
             created_at: get_n(item, "created_at")?,
+            disabled: get_bool_or_false(item, "disabled")?,
+            deleting: get_bool_or_false(item, "deleting")?,
+            version: get_n_or_zero(item, "version")?,
             failed_logins: get_n_or_zero(item, "failed_logins")?,
             failed_since: get_n_or_zero(item, "failed_since")?,
             locked_until: get_n_or_zero(item, "locked_until")?,
             last_attempt: get_n_or_zero(item, "last_attempt")?,
         })
     }
+}
+
+/// The key of a user's item: `user#<user_id>`.
+pub(crate) fn user_key(user_id: &str) -> AttributeValue {
+    s(format!("user#{user_id}"))
+}
+
+/// The key of a username's claim: `name#<lower-cased username>`.
+pub(crate) fn name_key(username: &Username) -> AttributeValue {
+    s(format!("name#{}", username.key()))
 }
 
 /// What a login attempt may do, decided before any password is hashed.
@@ -105,8 +133,11 @@ pub enum Attempt {
 }
 
 impl Users {
-    /// Creates a user with the default roles. Usernames are unique without
-    /// regard to case: one conditional write, no read first.
+    /// Creates a user with the default roles: the username's claim and the
+    /// user, in one transaction, so a username is unique without regard to
+    /// case and never points at nothing. The transaction's client token is
+    /// the new user id, so the SDK's retry of a transaction whose answer was
+    /// lost is answered as the success it was.
     pub async fn create_user(
         &self,
         username: &Username,
@@ -114,48 +145,80 @@ impl Users {
         now: u64,
     ) -> Result<User, StoreError> {
         let user = User {
-            username: username.as_str().to_owned(),
             user_id: uuid::Uuid::new_v4().to_string(),
+            username: username.as_str().to_owned(),
             password_hash,
             roles: DEFAULT_ROLES.iter().map(|r| (*r).to_owned()).collect(),
             created_at: now,
+            disabled: false,
+            deleting: false,
+            version: 0,
             failed_logins: 0,
             failed_since: 0,
             locked_until: 0,
             last_attempt: 0,
         };
-        let result = self
-            .client
-            .put_item()
+        let claim = Put::builder()
             .table_name(&self.table)
-            .item("username", s(username.key()))
-            .item("display_name", s(user.username.as_str()))
+            .item("pk", name_key(username))
             .item("user_id", s(user.user_id.as_str()))
+            .item("created_at", n(now))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(StoreError::internal)?;
+        let record = Put::builder()
+            .table_name(&self.table)
+            .item("pk", user_key(&user.user_id))
+            .item("user_id", s(user.user_id.as_str()))
+            .item("username", s(user.username.as_str()))
             .item("password_hash", s(user.password_hash.as_str()))
             .item("roles", list(&user.roles))
             .item("created_at", n(now))
+            .item("version", n(0))
             .item("failed_logins", n(0))
-            .condition_expression("attribute_not_exists(username)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(StoreError::internal)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .client_request_token(&user.user_id)
+            .transact_items(TransactWriteItem::builder().put(claim).build())
+            .transact_items(TransactWriteItem::builder().put(record).build())
             .send()
             .await;
-        match conditional(result)? {
-            Conditional::Written(_) => Ok(user),
-            // The SDK retried a write whose answer was lost: the user found
-            // is the one this call created (its fresh user_id).
-            Conditional::Failed(Some(old)) if holds(&old, "user_id", &user.user_id) => Ok(user),
-            Conditional::Failed(_) => Err(StoreError::UsernameTaken),
+        match transacted(result)? {
+            Transacted::Written(_) => Ok(user),
+            Transacted::Cancelled(why)
+                if why.first().is_some_and(Cancellation::failed_condition) =>
+            {
+                Err(StoreError::UsernameTaken)
+            }
+            Transacted::Cancelled(_) => Err(StoreError::internal("user creation was cancelled")),
         }
     }
 
-    /// The user with this username (any case), read consistently so that a
-    /// lockout written a moment ago is seen.
-    pub async fn get_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+    /// The id of the user with this username (any case), read consistently.
+    pub async fn user_id_of(&self, username: &Username) -> Result<Option<String>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("username", s(username.key()))
+            .key("pk", name_key(username))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.item().map(|i| get_s(i, "user_id")).transpose()
+    }
+
+    /// The user with this id (a token's `sub`): one consistent read.
+    pub async fn get(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", user_key(user_id))
             .consistent_read(true)
             .send()
             .await
@@ -163,16 +226,41 @@ impl Users {
         out.item().map(User::try_from).transpose()
     }
 
-    /// Counts a login attempt before its password is checked, and returns
-    /// the user. One conditional `UpdateItem` increments the count only while
-    /// the account is not locked and fewer than `LOGIN_MAX_FAILURES` attempts
-    /// are counted, so however many logins race, at most that many passwords
-    /// are ever checked per window. A success clears the count
-    /// ([`Store::start_session`]); a failure may start or lock the window
-    /// ([`Users::record_login_failure`]).
+    /// The user with this username (any case): two consistent reads.
+    pub async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        match self.user_id_of(username).await? {
+            Some(id) => self.get(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Counts a login attempt for `username` before its password is
+    /// checked, and returns the user: the username's claim, then
+    /// [`Users::begin_attempt`]. Two requests; one for an unknown user.
     pub async fn begin_login(
         &self,
         username: &Username,
+        policy: LockoutPolicy,
+        now: u64,
+    ) -> Result<Attempt, StoreError> {
+        match self.user_id_of(username).await? {
+            Some(id) => self.begin_attempt(&id, policy, now).await,
+            None => Ok(Attempt::UnknownUser),
+        }
+    }
+
+    /// Counts an attempt to prove the password of `user_id` (a login, or an
+    /// account route asking for the password) before it is checked, and
+    /// returns the user. One conditional `UpdateItem` increments the count
+    /// only while the account is not locked and fewer than
+    /// `LOGIN_MAX_FAILURES` attempts are counted, so however many attempts
+    /// race, at most that many passwords are ever checked per window. A
+    /// success clears the count ([`crate::Store::start_session`],
+    /// [`Users::clear_failures`]); a failure may start or lock the window
+    /// ([`Users::record_login_failure`]).
+    pub async fn begin_attempt(
+        &self,
+        user_id: &str,
         policy: LockoutPolicy,
         now: u64,
     ) -> Result<Attempt, StoreError> {
@@ -183,13 +271,13 @@ impl Users {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("username", s(username.key()))
+            .key("pk", user_key(user_id))
             .update_expression(
                 "SET failed_logins = if_not_exists(failed_logins, :zero) + :one, \
                  last_attempt = :now, attempt_id = :attempt",
             )
             .condition_expression(
-                "attribute_exists(username) \
+                "attribute_exists(pk) \
                  AND (attribute_not_exists(attempt_id) OR attempt_id <> :attempt) \
                  AND (attribute_not_exists(failed_logins) OR failed_logins < :max) \
                  AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
@@ -205,7 +293,7 @@ impl Users {
             .await;
         let old = match conditional(result)? {
             Conditional::Written(out) => {
-                let item = out.attributes().ok_or(StoreError::Corrupt("username"))?;
+                let item = out.attributes().ok_or(StoreError::Corrupt("pk"))?;
                 return Ok(Attempt::Proceed(User::try_from(item)?));
             }
             Conditional::Failed(None) => return Ok(Attempt::UnknownUser),
@@ -231,12 +319,12 @@ impl Users {
         }
         // Stale counts (attempts that crashed before recording anything):
         // start afresh, once, conditionally.
-        self.restart_count(username, &old, now, &attempt).await
+        self.restart_count(user_id, &old, now, &attempt).await
     }
 
     async fn restart_count(
         &self,
-        username: &Username,
+        user_id: &str,
         seen: &User,
         now: u64,
         attempt: &str,
@@ -245,7 +333,7 @@ impl Users {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("username", s(username.key()))
+            .key("pk", user_key(user_id))
             .update_expression(
                 "SET failed_logins = :one, failed_since = :zero, last_attempt = :now, \
                  attempt_id = :attempt",
@@ -266,7 +354,7 @@ impl Users {
             .await;
         match conditional(result)? {
             Conditional::Written(out) => {
-                let item = out.attributes().ok_or(StoreError::Corrupt("username"))?;
+                let item = out.attributes().ok_or(StoreError::Corrupt("pk"))?;
                 Ok(Attempt::Proceed(User::try_from(item)?))
             }
             // Our own restart, retried after its answer was lost.
@@ -278,15 +366,14 @@ impl Users {
         }
     }
 
-    /// Records that the attempt [`Users::begin_login`] counted for `user` had
-    /// a wrong password, and returns `Some(locked_until)` when it locks the
-    /// account. The attempt is already counted; this only starts the window
-    /// (first failure), restarts a stale one, or locks (the failure that
-    /// reaches the limit): at most one write, often none.
+    /// Records that the attempt [`Users::begin_attempt`] counted for `user`
+    /// had a wrong password, and returns `Some(locked_until)` when it locks
+    /// the account. The attempt is already counted; this only starts the
+    /// window (first failure), restarts a stale one, or locks (the failure
+    /// that reaches the limit): at most one write, often none.
     pub async fn record_login_failure(
         &self,
         user: &User,
-        username: &Username,
         policy: LockoutPolicy,
         now: u64,
     ) -> Result<Option<u64>, StoreError> {
@@ -295,14 +382,14 @@ impl Users {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("username", s(username.key()));
+            .key("pk", user_key(&user.user_id));
         let (req, locks_until) = if user.failed_logins >= policy.max_failures && !stale {
             let until = now + policy.lockout_secs;
             let req = req
                 .update_expression(
                     "SET locked_until = :until, failed_logins = :zero, failed_since = :zero",
                 )
-                .condition_expression("attribute_exists(username)")
+                .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(":until", n(until))
                 .expression_attribute_values(":zero", n(0));
             (req, Some(until))
@@ -330,6 +417,22 @@ impl Users {
             // restarted the window.
             Conditional::Failed(_) => Ok(None),
         }
+    }
+
+    /// Clears the failure count after a right password that starts no
+    /// session (an account route that asked for it).
+    pub async fn clear_failures(&self, user_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", user_key(user_id))
+            .update_expression("SET failed_logins = :zero, failed_since = :zero")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        conditional(result).map(|_| ())
     }
 }
 
@@ -380,6 +483,9 @@ mod tests {
             password_hash: String::new(),
             roles: vec![],
             created_at: 0,
+            disabled: false,
+            deleting: false,
+            version: 0,
             failed_logins: 0,
             failed_since: 0,
             locked_until: 1000,

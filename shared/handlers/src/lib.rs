@@ -10,6 +10,7 @@
 //! `refresh_reuse_detected`, `logout`), carrying `sub`/`sid` where known and
 //! never a token, password or secret.
 
+mod account;
 mod login;
 mod logout;
 mod refresh;
@@ -23,6 +24,7 @@ use token::{AccessIssuer, RefreshIssuer, TokenError};
 use web::response::TokenPair;
 use web::{ApiError, Cookies, Origins};
 
+pub use account::{Account, account};
 pub use login::{Login, login};
 pub use logout::{Logout, logout};
 pub use refresh::{Refresh, refresh};
@@ -96,10 +98,14 @@ impl Issuing {
 }
 
 /// A store failure as the client sees it: 503 when DynamoDB is down or
-/// throttling, 500 otherwise; the cause goes to the log, not the answer.
+/// throttling, or when the user changed meanwhile (retrying is right), 500
+/// otherwise; the cause goes to the log, not the answer.
 pub(crate) fn store_error(e: StoreError) -> ApiError {
     let cause = std::error::Error::source(&e).map(ToString::to_string);
-    if e.is_unavailable() {
+    if matches!(e, StoreError::Conflict) {
+        tracing::info!(error = %e, "the user changed meanwhile; answered retry");
+        ApiError::Unavailable
+    } else if e.is_unavailable() {
         tracing::warn!(error = %e, cause, "dynamodb unavailable");
         ApiError::Unavailable
     } else {
@@ -112,6 +118,26 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
 pub(crate) fn signing_error(e: TokenError) -> ApiError {
     tracing::error!(error = %e, "token signing failed");
     ApiError::Internal
+}
+
+/// Whether `password` (normalised) matches `phc`; with `None` (an unknown
+/// user) one hash against a dummy, and `false`. On the blocking pool: an
+/// argon2id hash is tens of milliseconds of CPU.
+pub(crate) async fn verify_password(
+    password: String,
+    phc: Option<String>,
+) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || password::verify(&password, phc.as_deref()))
+        .await
+        .map_err(|_| ApiError::Internal)
+}
+
+/// The argon2id PHC string of `password` (normalised), on the blocking pool.
+pub(crate) async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|_| ApiError::Internal)?
+        .map_err(|_| ApiError::Internal)
 }
 
 /// The client's user agent, kept with a session as a hint for listing.

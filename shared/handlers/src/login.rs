@@ -3,13 +3,13 @@
 //! the same one argon2id hash.
 
 use accounts::client::LazyClient;
-use accounts::{Attempt, LockoutPolicy, Store, StoreError, Username};
+use accounts::{Attempt, LockoutPolicy, SessionStart, Store, StoreError, Username};
 use config::{ConfigError, Source};
 use lambda_http::{Body, Request, Response};
 use web::forms::Credentials;
 use web::{ApiError, Origins};
 
-use crate::{FromEnv, Issuing, store_error, user_agent};
+use crate::{FromEnv, Issuing, hash_password, store_error, user_agent, verify_password};
 
 /// What login uses: both tables, both issuers (never a verifier), the
 /// lockout policy and the sessions' absolute lifetime.
@@ -39,17 +39,14 @@ pub async fn login(deps: &Login, req: Request) -> Response<Body> {
     web::cors::serve(&deps.origins, web::cors::POST, req, |req| handle(deps, req)).await
 }
 
-async fn verify_password(password: String, phc: Option<String>) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || password::verify(&password, phc.as_deref()))
-        .await
-        .map_err(|_| ApiError::Internal)
-}
-
 async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> {
     let body: Credentials = web::body::json(&req)?;
-    if body.password.len() > password::MAX_PASSWORD_BYTES {
+    // Login applies no policy (old passwords still log in), but hashes what
+    // register and password change hash: the NFKC form.
+    let password = password::normalize(&body.password);
+    if password.chars().count() > password::MAX_PASSWORD_CHARS {
         return Err(ApiError::InvalidRequest(
-            "password must be at most 256 bytes",
+            "password must be at most 256 characters",
         ));
     }
     let username = Username::parse(&body.username).map_err(|_| {
@@ -67,7 +64,7 @@ async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> 
     {
         Attempt::Proceed(user) => user,
         Attempt::UnknownUser => {
-            verify_password(body.password, None).await?;
+            verify_password(password, None).await?;
             tracing::info!(
                 event = "login_failure",
                 reason = "unknown_user",
@@ -80,11 +77,11 @@ async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> 
             return Err(ApiError::TooManyAttempts { retry_after });
         }
     };
-    if !verify_password(body.password, Some(user.password_hash.clone())).await? {
+    if !verify_password(password.clone(), Some(user.password_hash.clone())).await? {
         let locked = deps
             .store
             .users
-            .record_login_failure(&user, &username, deps.lockout, now)
+            .record_login_failure(&user, deps.lockout, now)
             .await
             .map_err(store_error)?;
         if let Some(until) = locked {
@@ -96,26 +93,41 @@ async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> 
         tracing::info!(event = "login_failure", reason = "wrong_password", sub = %user.user_id, "login refused");
         return Err(ApiError::InvalidCredentials);
     }
-
-    let session = match deps
-        .store
-        .start_session(
-            &user,
-            &username,
-            user_agent(&req).as_deref(),
-            deps.session_max_lifetime_secs,
-            deps.lockout,
-            now,
-        )
-        .await
-    {
+    // Only the right password learns that the account is disabled.
+    if user.disabled {
+        tracing::info!(event = "login_failure", reason = "disabled", sub = %user.user_id, "login refused");
+        return Err(ApiError::AccountDisabled);
+    }
+    // A hash made with other parameters is upgraded now, in the same write
+    // that starts the session.
+    let rehashed = if password::needs_rehash(&user.password_hash) {
+        Some(hash_password(password).await?)
+    } else {
+        None
+    };
+    let agent = user_agent(&req);
+    let start = SessionStart {
+        user_agent: agent.as_deref(),
+        max_lifetime_secs: deps.session_max_lifetime_secs,
+        lockout: deps.lockout,
+        rehashed: rehashed.as_deref(),
+    };
+    let session = match deps.store.start_session(&user, start, now).await {
         Ok(session) => session,
         Err(StoreError::AccountLocked { retry_after }) => {
             tracing::info!(event = "login_failure", reason = "locked", sub = %user.user_id, "login refused");
             return Err(ApiError::TooManyAttempts { retry_after });
         }
+        Err(StoreError::AccountDisabled) => {
+            tracing::info!(event = "login_failure", reason = "disabled", sub = %user.user_id, "login refused");
+            return Err(ApiError::AccountDisabled);
+        }
+        Err(StoreError::UserGone) => {
+            tracing::info!(event = "login_failure", reason = "deleted", sub = %user.user_id, "login refused");
+            return Err(ApiError::InvalidCredentials);
+        }
         Err(e) => return Err(store_error(e)),
     };
-    tracing::info!(event = "login_success", sub = %user.user_id, sid = %session.sid, "login");
+    tracing::info!(event = "login_success", sub = %user.user_id, sid = %session.sid, upgraded_hash = rehashed.is_some(), "login");
     deps.issuing.answer(&session, now)
 }

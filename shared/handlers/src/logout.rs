@@ -3,7 +3,7 @@
 //! was presented. Idempotent: an absent, expired or unknown token still
 //! answers 204.
 
-use accounts::Sessions;
+use accounts::Store;
 use accounts::client::LazyClient;
 use config::{ConfigError, Source};
 use lambda_http::http::StatusCode;
@@ -14,10 +14,10 @@ use web::{ApiError, Cookies, Origins};
 
 use crate::{FromEnv, Presented, store_error};
 
-/// What logout uses: the sessions table and the refresh verifier, nothing
-/// that signs.
+/// What logout uses: both tables (logging out everywhere moves the user's
+/// version on) and the refresh verifier, nothing that signs.
 pub struct Logout {
-    pub sessions: Sessions,
+    pub store: Store,
     pub verifier: RefreshVerifier,
     pub origins: Origins,
     pub cookies: Cookies,
@@ -26,7 +26,7 @@ pub struct Logout {
 impl FromEnv for Logout {
     fn from_source(src: &impl Source, client: LazyClient) -> Result<Self, ConfigError> {
         Ok(Self {
-            sessions: Sessions::from_source(client, src)?,
+            store: Store::from_source(client, src)?,
             verifier: RefreshVerifier::from_source(src)?,
             origins: Origins::from_source(src)?,
             cookies: Cookies::from_source(src)?,
@@ -53,14 +53,17 @@ async fn handle(deps: &Logout, req: Request) -> Result<Response<Body>, ApiError>
         // token may end the others: a leaked token of a session already gone,
         // or one rotated away, must not log its user out everywhere.
         let was_at = deps
+            .store
             .sessions
-            .revoke_session(&c.sid, &c.sub)
+            .revoke(&c.sub, &c.sid)
             .await
             .map_err(store_error)?;
         let current = was_at == Some(c.generation);
         let ended = if all && current {
-            deps.sessions
-                .revoke_all_sessions(&c.sub)
+            // Every other session, even one whose login ran at this moment
+            // (`Store::end_sessions`).
+            deps.store
+                .end_sessions(&c.sub, None)
                 .await
                 .map_err(store_error)?
         } else {

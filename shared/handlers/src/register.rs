@@ -1,4 +1,7 @@
 //! `POST /auth/register {"username","password"}` → `201 {"username","roles"}`.
+//! The password is NFKC-normalised and must pass the policy
+//! (`password::Policy`: length in characters, not common or breached, not
+//! containing the username): else `400 weak_password` with the reason.
 
 use accounts::client::LazyClient;
 use accounts::{StoreError, Username, Users};
@@ -8,12 +11,14 @@ use lambda_http::{Body, Request, Response};
 use web::forms::Credentials;
 use web::{ApiError, Origins};
 
-use crate::{FromEnv, store_error};
+use crate::{FromEnv, hash_password, store_error};
 
-/// What register uses: the users table, and no signing key at all.
+/// What register uses: the users table and the password policy, and no
+/// signing key at all.
 pub struct Register {
     pub users: Users,
     pub origins: Origins,
+    pub policy: password::Policy,
     /// `REGISTRATION_ENABLED`, default true.
     pub enabled: bool,
 }
@@ -23,6 +28,7 @@ impl FromEnv for Register {
         Ok(Self {
             users: Users::from_source(client, src)?,
             origins: Origins::from_source(src)?,
+            policy: password::Policy::from_source(src)?,
             enabled: flag(src, "REGISTRATION_ENABLED", true)?,
         })
     }
@@ -41,13 +47,11 @@ async fn handle(deps: &Register, req: Request) -> Result<Response<Body>, ApiErro
     let username = Username::parse(&body.username).map_err(|_| {
         ApiError::InvalidRequest("username must be 3 to 64 characters of A-Z a-z 0-9 . _ @ -")
     })?;
-    password::check_policy(&body.password)
-        .map_err(|_| ApiError::InvalidRequest("password must be 12 to 256 bytes"))?;
-    let pw = body.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(|_| ApiError::Internal)?
-        .map_err(|_| ApiError::Internal)?;
+    let password = password::normalize(&body.password);
+    deps.policy
+        .check(&password, username.as_str())
+        .map_err(|weak| ApiError::WeakPassword(weak.reason()))?;
+    let hash = hash_password(password).await?;
     let now = token::unix_now();
     let user = match deps.users.create_user(&username, hash, now).await {
         Ok(user) => user,

@@ -1,25 +1,43 @@
-//! Password hashing: argon2id with the OWASP parameters (m = 19 MiB, t = 2,
-//! p = 1), stored as PHC strings. Verifying against an unknown user costs the
-//! same one hash as verifying a real one, so timing does not tell who exists.
+//! Passwords: the policy for new ones ([`Policy`]), the one normalisation
+//! every password goes through ([`normalize`]), and argon2id hashing with the
+//! OWASP parameters (m = 19 MiB, t = 2, p = 1), stored as PHC strings.
 //!
-//! Verification reuses one 19 MiB block buffer for the life of the process:
-//! allocating and freeing it per login fragments glibc's heap, and a warm
-//! Lambda grew from 126 MiB after 100 logins to 240 MiB after 1,000.
+//! Every path normalises the same way before hashing or verifying: register,
+//! password change and the operator CLI run [`Policy::check`], then [`hash`]
+//! the [`normalize`]d password; login skips the policy (old passwords must
+//! still log in) but [`verify`]s the [`normalize`]d password too, and
+//! replaces a hash for which [`needs_rehash`] is true.
+//!
+//! Verifying against an unknown user costs the same one hash as verifying a
+//! real one, so timing does not tell who exists. Verification reuses one
+//! 19 MiB block buffer for the life of the process: allocating and freeing it
+//! per login fragments glibc's heap, and a warm Lambda grew from 126 MiB after
+//! 100 logins to 240 MiB after 1,000.
 
 use std::sync::Mutex;
 
 use argon2::password_hash::phc::Output;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 
-/// Shortest password accepted, in bytes (ARCHITECTURE.md, "Passwords").
-pub const MIN_PASSWORD_BYTES: usize = 12;
-/// Longest password accepted, in bytes: argon2 takes any length, but a bound
-/// keeps one request from costing more than another.
-pub const MAX_PASSWORD_BYTES: usize = 256;
+mod blocklist;
+mod fold;
+mod policy;
+
+pub use blocklist::is_common;
+pub use policy::{
+    MAX_INPUT_BYTES, MIN_CHARS_CEILING, MIN_CHARS_DEFAULT, MIN_CHARS_FLOOR, Policy, Weak,
+};
+
+/// Longest password, in characters after [`normalize`]: the policy refuses
+/// longer ones, and [`hash`] refuses them too, so one request cannot cost
+/// more than another. 256 characters are at most 1,024 bytes of UTF-8.
+pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// OWASP Password Storage Cheat Sheet, argon2id: 19 MiB, 2 passes, 1 lane.
 pub const M_COST_KIB: u32 = 19 * 1024;
+/// Passes over memory (OWASP).
 pub const T_COST: u32 = 2;
+/// Lanes (OWASP).
 pub const P_COST: u32 = 1;
 
 /// A hash of a random, forgotten password with the same parameters as every
@@ -27,13 +45,27 @@ pub const P_COST: u32 = 1;
 /// It protects nothing: it only has to be a well-formed argon2id PHC string.
 const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$cGVwcGVyLWZyZWUtZHVtbXk$bF0oCZ+dbh/BJOW9WIY9Ba8nVsG9P74AKWqwE5tl5IQ";
 
-/// Why a password could not be hashed or was refused by the policy.
+/// Why a password could not be hashed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
-    #[error("password must be between {MIN_PASSWORD_BYTES} and {MAX_PASSWORD_BYTES} bytes")]
-    Length,
+    /// Over [`MAX_PASSWORD_CHARS`]; the policy refuses these before hashing.
+    #[error("password must be at most {MAX_PASSWORD_CHARS} characters")]
+    TooLong,
+    /// Not in NFKC: a caller forgot [`normalize`], and the hash would never
+    /// match what login verifies.
+    #[error("password must be normalised before hashing")]
+    NotNormalized,
+    /// argon2 refused (it does not, for inputs within the bounds).
     #[error("password hashing failed")]
     Hashing,
+}
+
+/// The form of a password that is hashed and verified, at register, login
+/// and password change: NFKC, so the same password typed on different
+/// keyboards or systems (composed or decomposed accents, full-width letters)
+/// is the same string. Case is kept: only the policy's comparisons ignore it.
+pub fn normalize(password: &str) -> String {
+    fold::nfkc(password)
 }
 
 fn argon2() -> Argon2<'static> {
@@ -42,30 +74,56 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Checks the length policy: 12 to 256 bytes.
-pub fn check_policy(password: &str) -> Result<(), PasswordError> {
-    if (MIN_PASSWORD_BYTES..=MAX_PASSWORD_BYTES).contains(&password.len()) {
-        Ok(())
-    } else {
-        Err(PasswordError::Length)
-    }
-}
-
-/// Hashes an acceptable password with a fresh random salt into a PHC string.
+/// Hashes a password that is already [`normalize`]d (and, when new, passed
+/// [`Policy::check`]) with a fresh random salt into a PHC string. Applies no
+/// policy itself, only the hard bound of [`MAX_PASSWORD_CHARS`], and refuses
+/// a password that is not normalised rather than store a hash that login
+/// would never match.
 pub fn hash(password: &str) -> Result<String, PasswordError> {
-    check_policy(password)?;
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(PasswordError::TooLong);
+    }
+    if !unicode_normalization::is_nfkc(password) {
+        return Err(PasswordError::NotNormalized);
+    }
     argon2()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|_| PasswordError::Hashing)
 }
 
-/// True when `password` matches `phc`. With `phc` of `None` (unknown user)
-/// the password is still hashed once, against a dummy, and `false` returned.
-/// A malformed stored hash verifies as `false`, never panics.
+/// True when `password` (already [`normalize`]d) matches `phc`. With `phc`
+/// of `None` (unknown user) the password is still hashed once, against a
+/// dummy, and `false` returned. A malformed stored hash verifies as `false`,
+/// never panics. Any algorithm and parameters argon2 knows verify; see
+/// [`needs_rehash`] for replacing old ones.
 pub fn verify(password: &str, phc: Option<&str>) -> bool {
     let matched = verify_phc(password.as_bytes(), phc.unwrap_or(DUMMY_PHC)).unwrap_or(false);
     matched && phc.is_some()
+}
+
+/// True when `phc` was not made with the current parameters (argon2id,
+/// v=19, m=19456, t=2, p=1, a 32-byte output, no key id or associated data),
+/// so login should hash the password it just verified again and store that.
+/// A malformed string is `true` too: it is certainly not a current hash.
+pub fn needs_rehash(phc: &str) -> bool {
+    !is_current(phc).unwrap_or(false)
+}
+
+fn is_current(phc: &str) -> Option<bool> {
+    let hash = PasswordHash::new(phc).ok()?;
+    let params = Params::try_from(&hash).ok()?;
+    Some(
+        hash.algorithm.as_str() == Algorithm::Argon2id.as_str()
+            && hash.version == Some(u32::from(Version::V0x13))
+            && params.m_cost() == M_COST_KIB
+            && params.t_cost() == T_COST
+            && params.p_cost() == P_COST
+            && params.keyid().is_empty()
+            && params.data().is_empty()
+            && params.output_len() == Some(Params::DEFAULT_OUTPUT_LEN)
+            && hash.salt.is_some(),
+    )
 }
 
 /// What argon2's `PasswordVerifier` does (the hash's own algorithm, version
@@ -183,13 +241,114 @@ mod tests {
     }
 
     #[test]
-    fn length_policy_is_12_to_256_bytes() {
-        assert_eq!(hash(&"a".repeat(11)), Err(PasswordError::Length));
-        assert!(check_policy(&"a".repeat(12)).is_ok());
-        assert!(check_policy(&"a".repeat(256)).is_ok());
-        assert_eq!(check_policy(&"a".repeat(257)), Err(PasswordError::Length));
-        // Bytes, not characters: 64 four-byte characters are 256 bytes.
-        assert!(check_policy(&"😀".repeat(64)).is_ok());
-        assert_eq!(check_policy(&"😀".repeat(65)), Err(PasswordError::Length));
+    fn nfc_and_nfd_forms_normalise_equal_and_verify_each_other() {
+        let nfc = "caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e";
+        let nfd = "cafe\u{301} cre\u{300}me bru\u{302}le\u{301}e";
+        assert_ne!(nfc, nfd);
+        assert_eq!(normalize(nfc), normalize(nfd));
+        let phc = hash(&normalize(nfd)).unwrap();
+        assert!(verify(&normalize(nfc), Some(&phc)));
+    }
+
+    #[test]
+    fn compatibility_characters_fold_to_their_plain_forms() {
+        // Full-width Latin, the "fi" ligature, a superscript two, a circled one.
+        assert_eq!(
+            normalize("\u{ff30}\u{ff41}\u{ff53}\u{ff53} \u{fb01}x\u{b2}\u{2460}"),
+            "Pass fix21"
+        );
+        let phc = hash(&normalize("Ｃｏｒｒｅｃｔ Ｈｏｒｓｅ")).unwrap();
+        assert!(verify(&normalize("Correct Horse"), Some(&phc)));
+    }
+
+    #[test]
+    fn normalize_keeps_case() {
+        assert_eq!(normalize("Correct HORSE"), "Correct HORSE");
+    }
+
+    #[test]
+    fn hash_refuses_over_256_characters_but_takes_256_four_byte_ones() {
+        assert_eq!(
+            hash(&"a".repeat(MAX_PASSWORD_CHARS + 1)),
+            Err(PasswordError::TooLong)
+        );
+        // Characters, not bytes: 256 four-byte characters are 1,024 bytes.
+        let emoji = "😀".repeat(MAX_PASSWORD_CHARS);
+        assert_eq!(emoji.len(), 1024);
+        assert!(hash(&emoji).is_ok());
+    }
+
+    #[test]
+    fn hash_refuses_a_password_that_was_not_normalised() {
+        assert_eq!(
+            hash("cafe\u{301} au lait, decomposed"),
+            Err(PasswordError::NotNormalized)
+        );
+        assert_eq!(
+            hash("ｆｕｌｌ－ｗｉｄｔｈ"),
+            Err(PasswordError::NotNormalized)
+        );
+    }
+
+    fn hash_with(algorithm: Algorithm, m: u32, t: u32) -> String {
+        Argon2::new(
+            algorithm,
+            Version::V0x13,
+            Params::new(m, t, 1, None).unwrap(),
+        )
+        .hash_password(b"an older password")
+        .unwrap()
+        .to_string()
+    }
+
+    #[test]
+    fn needs_rehash_is_false_for_a_fresh_hash_of_ours() {
+        assert!(!needs_rehash(&hash("a fresh password").unwrap()));
+        assert!(!needs_rehash(DUMMY_PHC));
+    }
+
+    #[test]
+    fn needs_rehash_is_true_for_argon2i() {
+        let phc = hash_with(Algorithm::Argon2i, M_COST_KIB, T_COST);
+        assert!(phc.starts_with("$argon2i$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(needs_rehash(&phc));
+    }
+
+    #[test]
+    fn needs_rehash_is_true_for_less_memory() {
+        let phc = hash_with(Algorithm::Argon2id, 4096, T_COST);
+        assert!(phc.starts_with("$argon2id$v=19$m=4096,t=2,p=1$"), "{phc}");
+        assert!(needs_rehash(&phc));
+    }
+
+    #[test]
+    fn needs_rehash_is_true_for_fewer_passes() {
+        let phc = hash_with(Algorithm::Argon2id, M_COST_KIB, 1);
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=1,p=1$"), "{phc}");
+        assert!(needs_rehash(&phc));
+    }
+
+    #[test]
+    fn needs_rehash_is_true_for_another_version_or_output_length_or_garbage() {
+        let old = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x10,
+            argon2().params().clone(),
+        )
+        .hash_password(b"an older password")
+        .unwrap()
+        .to_string();
+        assert!(needs_rehash(&old), "{old}");
+        let short = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(M_COST_KIB, T_COST, P_COST, Some(16)).unwrap(),
+        )
+        .hash_password(b"an older password")
+        .unwrap()
+        .to_string();
+        assert!(needs_rehash(&short), "{short}");
+        assert!(needs_rehash("not a phc string"));
+        assert!(needs_rehash("$argon2id$v=19$m=19456,t=2,p=1"));
     }
 }

@@ -1,5 +1,6 @@
 //! Pure JWT logic shared by every function: token settings, keys, claims,
-//! issue and verify. No AWS, no async runtime, no I/O beyond reading the
+//! issue and verify, and reading a token out of an `Authorization: Bearer`
+//! value. No AWS, no async runtime, no I/O beyond reading the
 //! environment once (through the `config` crate).
 //!
 //! Access tokens and refresh tokens are HS256 JWTs signed with different
@@ -8,6 +9,7 @@
 //! key by `kid`, insists on its own `token_use`, and checks time against a
 //! clock the caller passes.
 
+pub mod bearer;
 pub mod claims;
 pub mod config;
 pub mod error;

@@ -15,6 +15,9 @@ pub enum ApiError {
     /// Body over [`crate::body::MAX_BODY_BYTES`].
     #[error("request body is too large")]
     TooLarge,
+    /// A new password the policy refuses; the reason never quotes it.
+    #[error("{0}")]
+    WeakPassword(String),
     #[error("username is already taken")]
     UsernameTaken,
     #[error("registration is disabled")]
@@ -22,12 +25,19 @@ pub enum ApiError {
     /// Unknown user or wrong password: the same answer for both.
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// The right password for a disabled account.
+    #[error("this account is disabled")]
+    AccountDisabled,
     /// Account locked; retry after this many seconds.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: u64 },
-    /// Refresh token missing, malformed, expired, revoked or reused.
-    #[error("refresh token is invalid")]
+    /// A token (the refresh token, or a route's Bearer access token) is
+    /// missing, malformed, expired, revoked or reused.
+    #[error("the token is missing, invalid or expired")]
     InvalidToken,
+    /// No such route.
+    #[error("no such route")]
+    NotFound,
     /// A cookie-authenticated call from an origin not in `ALLOWED_ORIGINS`.
     #[error("origin is not allowed")]
     ForbiddenOrigin,
@@ -47,9 +57,12 @@ impl ApiError {
         match self {
             ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            ApiError::WeakPassword(_) => (StatusCode::BAD_REQUEST, "weak_password"),
             ApiError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
             ApiError::RegistrationDisabled => (StatusCode::FORBIDDEN, "registration_disabled"),
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            ApiError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::TooManyAttempts { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
             }

@@ -1,4 +1,5 @@
-//! The JSON request bodies of the auth endpoints, as typed structs. They live
+//! The JSON request bodies of the auth and account endpoints, as typed
+//! structs. They live
 //! here rather than with the handlers so that anything that only parses
 //! bodies (the fuzz targets in `fuzz/`) does so exactly as the handlers do,
 //! without linking the AWS SDK. Read them with [`crate::body::json`] or
@@ -33,6 +34,21 @@ pub struct LogoutBody {
     pub refresh_token: Option<String>,
     #[serde(default)]
     pub all: bool,
+}
+
+/// `POST /auth/password`: `{"current_password","new_password"}`, both
+/// required. Unknown fields are ignored.
+#[derive(Deserialize)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `DELETE /auth/account`: `{"password"}`, required. Unknown fields are
+/// ignored.
+#[derive(Deserialize)]
+pub struct PasswordConfirmation {
+    pub password: String,
 }
 
 #[cfg(test)]
@@ -71,6 +87,34 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn account_bodies_need_their_passwords_as_strings() {
+        let c: PasswordChange = json(&request(
+            r#"{"current_password":"old one","new_password":"new one","x":1}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            (c.current_password.as_str(), c.new_password.as_str()),
+            ("old one", "new one")
+        );
+        for body in [
+            r#"{"current_password":"old one"}"#,
+            r#"{"current_password":1,"new_password":"x"}"#,
+            "{}",
+        ] {
+            assert!(
+                matches!(
+                    json::<PasswordChange>(&request(body)),
+                    Err(ApiError::InvalidRequest(_))
+                ),
+                "{body}"
+            );
+        }
+        let p: PasswordConfirmation = json(&request(r#"{"password":"pw"}"#)).unwrap();
+        assert_eq!(p.password, "pw");
+        assert!(json::<PasswordConfirmation>(&request(r#"{"password":null}"#)).is_err());
     }
 
     #[test]

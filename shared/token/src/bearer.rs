@@ -1,4 +1,6 @@
-//! Reading the access token out of an `Authorization` value.
+//! Reading the access token out of an `Authorization` value, the same for
+//! the authorizer and for the functions that verify a Bearer token
+//! themselves.
 //!
 //! RFC 6750 §2.1: `Bearer 1*SP b64token`. The scheme is matched without
 //! regard to case (RFC 9110 §11.1). Tolerance, and nothing more:
