@@ -1,6 +1,7 @@
 //! What must never appear in a log line, and the search for it: the
 //! secrets and passwords the tests use ([`SENSITIVE`]), anything shaped like
-//! a JWT, and the development secrets of the local stack. `scan-logs` runs
+//! a JWT or an argon2 password hash, and the development secrets of the
+//! local stack. `scan-logs` runs
 //! [`scan_dir`] over every line the test suite logged (see
 //! [`capture`](crate::capture)).
 
@@ -17,14 +18,25 @@ pub const SENSITIVE: &[&str] = &[
     // passwords
     PASSWORD,
     "wrong password here",
-    "wrong guess number ",     // functions.rs: followed by a number
-    "not the password at all", // faults.rs
+    "wrong guess number ",             // functions.rs: followed by a number
+    "not the password at all",         // faults.rs, account.rs
+    "a different phrase, long enough", // account.rs, faults.rs
+    "nineteen characters",
+    "an entirely new passphrase",     // flow.py
+    "a brand new browser passphrase", // browser.py
+    // authctl.rs: set, and refused (short, common, containing the username)
+    "an operator's reset passphrase",
+    "sh0rt-pa55",
+    "qazwsxedcrfvtgb",
+    "Carol picked carol as a password",
     // secrets of the harness (http.rs) and of each test file
     ACCESS_SECRET,
     REFRESH_SECRET,
     "authorizer-test-access-secret-0123456789abcdef",
     "authorizer-test-refresh-secret-0123456789abc",
     "another-access-secret-0123456789abcdefghijk",
+    "another-access-secret-0123456789abcdefgh",
+    "another-refresh-secret-0123456789abcdefg",
     "short-but-secret-value",
     "store-access-secret-0123456789abcdefghij",
     "store-refresh-secret-0123456789abcdefghi",
@@ -53,6 +65,9 @@ pub enum Leak {
     /// One of the searched values; the index into the needle list (never
     /// the value itself, so the report does not leak it again).
     Value(usize),
+    /// An argon2 PHC string (`$argon2id$...`): a stored password hash,
+    /// which lets whoever reads it guess the password offline.
+    PasswordHash,
 }
 
 /// The first leak in `line`, if any.
@@ -60,7 +75,19 @@ pub fn find_leak(line: &str, needles: &[String]) -> Option<Leak> {
     if let Some(i) = needles.iter().position(|n| line.contains(n.as_str())) {
         return Some(Leak::Value(i));
     }
+    if has_password_hash(line) {
+        return Some(Leak::PasswordHash);
+    }
     jwt_shape(line)
+}
+
+/// The start of an argon2 PHC string of any variant, as stored
+/// (`$argon2id$v=19$m=...`); JSON escapes none of its characters, so one
+/// inside a JSON log line is found too.
+pub fn has_password_hash(line: &str) -> bool {
+    ["$argon2id$", "$argon2i$", "$argon2d$"]
+        .iter()
+        .any(|prefix| line.contains(prefix))
 }
 
 /// JWT-shaped text: within each run of base64url characters and dots, a
@@ -362,6 +389,22 @@ mod tests {
             !n.iter().any(|x| x.contains("127.0.0.1")),
             "only secrets count"
         );
+    }
+
+    #[test]
+    fn a_password_hash_is_caught() {
+        let n = needles();
+        let phc = password::hash("a password nobody used").unwrap();
+        assert_eq!(find_leak(&line(&phc), &n), Some(Leak::PasswordHash));
+        let as_json = serde_json::json!({"user": {"password_hash": phc}}).to_string();
+        assert_eq!(find_leak(&as_json, &n), Some(Leak::PasswordHash));
+        for variant in [
+            "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA",
+            "$argon2d$v=16$...",
+        ] {
+            assert_eq!(find_leak(&line(variant), &n), Some(Leak::PasswordHash));
+        }
+        assert_eq!(find_leak(&line("argon2id hashing took 41 ms"), &n), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::error::Error;
 use std::fmt::Debug;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -62,6 +62,15 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
     }
+
+    /// What the SDK reported, when this error is a failed DynamoDB request
+    /// (not a conflict or a refusal of the store's own).
+    pub fn sdk_failure(&self) -> Option<&SdkFailure> {
+        match self {
+            StoreError::Unavailable(e) | StoreError::Internal(e) => e.downcast_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// Service error codes that mean "try again later", not "you are wrong".
@@ -76,28 +85,116 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Sorts an SDK error into unavailable (transport, timeout, throttling,
-/// DynamoDB's own 5xx) or internal (the request itself was refused).
+/// DynamoDB's own 5xx) or internal (the request itself was refused), with
+/// an [`SdkFailure`] as the cause: DynamoDB's code and message, never the
+/// raw HTTP response.
 pub(crate) fn sdk_error<E, R>(e: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
 {
-    // Keep DynamoDB's code and message, never the raw HTTP response: a body
-    // returned on a failed condition may carry an item (a password hash).
-    let summary: BoxError = DisplayErrorContext(&e).to_string().into();
-    match &e {
+    let internal = match &e {
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or_default();
-            if TRANSIENT_CODES.contains(&code) {
-                StoreError::Unavailable(summary)
-            } else {
-                StoreError::Internal(summary)
-            }
+            !TRANSIENT_CODES.contains(&code)
         }
-        SdkError::ConstructionFailure(_) => StoreError::Internal(summary),
-        _ => StoreError::Unavailable(summary),
+        SdkError::ConstructionFailure(_) => true,
+        _ => false,
+    };
+    let failure = SdkFailure::of(&e).into();
+    if internal {
+        StoreError::Internal(failure)
+    } else {
+        StoreError::Unavailable(failure)
     }
 }
+
+/// Where an SDK request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// It was never sent: it could not be built, signed (no usable
+    /// credentials) or addressed (no endpoint).
+    NotSent,
+    /// DynamoDB could not be reached: a connection or DNS failure.
+    Unreachable,
+    /// An attempt or the whole operation timed out.
+    Timeout,
+    /// An answer came that could not be read.
+    Response,
+    /// DynamoDB answered with an error: see [`SdkFailure::code`].
+    Service,
+}
+
+/// Why an SDK request failed, kept as the source of
+/// [`StoreError::Unavailable`] and [`StoreError::Internal`]: the stage it
+/// failed at, DynamoDB's error code, and the SDK's summary (its error chain
+/// as text). Never the raw HTTP response: a body returned on a failed
+/// condition may carry an item (a password hash). The operator CLI reads it
+/// to say what to do (a missing table, missing credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdkFailure {
+    stage: Stage,
+    code: Option<String>,
+    summary: String,
+}
+
+impl SdkFailure {
+    fn of<E, R>(e: &SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+        R: Debug + Send + Sync + 'static,
+    {
+        let (stage, code) = match e {
+            SdkError::ServiceError(se) => (Stage::Service, se.err().code().map(str::to_owned)),
+            SdkError::ConstructionFailure(_) => (Stage::NotSent, None),
+            // Signing (credentials) and endpoint resolution fail here too,
+            // as connector errors of neither kind.
+            SdkError::DispatchFailure(d) if d.is_timeout() => (Stage::Timeout, None),
+            SdkError::DispatchFailure(d) if d.is_io() => (Stage::Unreachable, None),
+            SdkError::DispatchFailure(_) => (Stage::NotSent, None),
+            SdkError::TimeoutError(_) => (Stage::Timeout, None),
+            _ => (Stage::Response, None),
+        };
+        Self {
+            stage,
+            code,
+            summary: chain(e),
+        }
+    }
+
+    /// Where the request failed.
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    /// DynamoDB's error code (`ResourceNotFoundException`,
+    /// `AccessDeniedException`, ...), when it answered with one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+}
+
+/// An error and its sources, each by its `Display`: what the SDK's
+/// `DisplayErrorContext` prints, without the `Debug` form it appends, which
+/// holds the raw HTTP response, body included.
+fn chain(e: &(dyn Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+impl std::fmt::Display for SdkFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary)
+    }
+}
+
+impl Error for SdkFailure {}
 
 /// What a conditional write came to, when its failure is an expected answer
 /// rather than an error.
@@ -216,5 +313,94 @@ where
             _ => Err(sdk_error(SdkError::ServiceError(se))),
         },
         Err(e) => Err(sdk_error(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::error::ResourceNotFoundException;
+
+    use super::*;
+
+    fn service(e: PutItemError) -> StoreError {
+        sdk_error(SdkError::<PutItemError, ()>::service_error(e, ()))
+    }
+
+    #[test]
+    fn a_missing_table_is_internal_and_keeps_its_code() {
+        let e = service(PutItemError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message("Requested resource not found")
+                // As the SDK's deserializer sets it from the answer.
+                .meta(
+                    aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                        .code("ResourceNotFoundException")
+                        .message("Requested resource not found")
+                        .build(),
+                )
+                .build(),
+        ));
+        assert!(matches!(e, StoreError::Internal(_)), "{e:?}");
+        let failure = e.sdk_failure().unwrap();
+        assert_eq!(failure.stage(), Stage::Service);
+        assert_eq!(failure.code(), Some("ResourceNotFoundException"));
+        assert!(failure.to_string().contains("Requested resource not found"));
+    }
+
+    #[test]
+    fn the_summary_never_holds_the_raw_response() {
+        use aws_sdk_dynamodb::config::http::HttpResponse;
+        use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+        let body = r#"{"__type":"ConditionalCheckFailedException","Item":{"password_hash":{"S":"$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"}}}"#;
+        let raw = HttpResponse::new(400u16.try_into().unwrap(), body.into());
+        let err = PutItemError::ConditionalCheckFailedException(
+            ConditionalCheckFailedException::builder()
+                .message("The conditional request failed")
+                .build(),
+        );
+        let e = sdk_error(SdkError::service_error(err, raw));
+        let summary = e.sdk_failure().unwrap().to_string();
+        assert!(
+            summary.contains("The conditional request failed"),
+            "{summary}"
+        );
+        assert!(!summary.contains("argon2"), "{summary}");
+        assert!(!summary.contains("password_hash"), "{summary}");
+        let cause = std::error::Error::source(&e).unwrap().to_string();
+        assert!(!cause.contains("argon2"), "{cause}");
+    }
+
+    #[test]
+    fn a_request_that_could_not_be_built_or_sent_says_where_it_failed() {
+        let built = sdk_error(SdkError::<PutItemError, ()>::construction_failure(
+            "no credentials",
+        ));
+        assert!(matches!(built, StoreError::Internal(_)));
+        assert_eq!(built.sdk_failure().unwrap().stage(), Stage::NotSent);
+        assert_eq!(built.sdk_failure().unwrap().code(), None);
+        let sent = sdk_error(SdkError::<PutItemError, ()>::timeout_error("slow"));
+        assert!(sent.is_unavailable());
+        assert_eq!(sent.sdk_failure().unwrap().stage(), Stage::Timeout);
+    }
+
+    #[test]
+    fn a_dispatch_failure_is_unreachable_only_when_the_connection_failed() {
+        use aws_sdk_dynamodb::error::ConnectorError;
+        let dispatch =
+            |c: ConnectorError| sdk_error(SdkError::<PutItemError, ()>::dispatch_failure(c));
+        let refused = dispatch(ConnectorError::io("connection refused".into()));
+        assert!(refused.is_unavailable());
+        assert_eq!(refused.sdk_failure().unwrap().stage(), Stage::Unreachable);
+        // What signing without credentials fails as: still a 503 for the
+        // functions, as before, but not "unreachable".
+        let unsigned = dispatch(ConnectorError::other("no credentials".into(), None));
+        assert!(unsigned.is_unavailable());
+        assert_eq!(unsigned.sdk_failure().unwrap().stage(), Stage::NotSent);
+    }
+
+    #[test]
+    fn errors_of_the_store_itself_carry_no_sdk_failure() {
+        assert!(StoreError::Conflict.sdk_failure().is_none());
+        assert!(StoreError::internal("cancelled").sdk_failure().is_none());
     }
 }

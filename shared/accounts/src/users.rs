@@ -144,11 +144,27 @@ impl Users {
         password_hash: String,
         now: u64,
     ) -> Result<User, StoreError> {
+        let roles: Vec<String> = DEFAULT_ROLES.iter().map(|r| (*r).to_owned()).collect();
+        self.create_user_with_roles(username, password_hash, &roles, now)
+            .await
+    }
+
+    /// As [`Users::create_user`], with `roles` instead of the default ones
+    /// (the operator CLI's `users create --role`), in the same one
+    /// transaction: the user never exists with other roles than these. The
+    /// roles are stored as given; the caller checks them.
+    pub async fn create_user_with_roles(
+        &self,
+        username: &Username,
+        password_hash: String,
+        roles: &[String],
+        now: u64,
+    ) -> Result<User, StoreError> {
         let user = User {
             user_id: uuid::Uuid::new_v4().to_string(),
             username: username.as_str().to_owned(),
             password_hash,
-            roles: DEFAULT_ROLES.iter().map(|r| (*r).to_owned()).collect(),
+            roles: roles.to_vec(),
             created_at: now,
             disabled: false,
             deleting: false,

@@ -21,5 +21,5 @@ pub use error::{Claim, TokenError};
 pub use keys::ensure_distinct;
 pub use tokens::{
     AccessIssuer, AccessVerifier, Issued, MAX_TOKEN_BYTES, RefreshGrant, RefreshIssuer,
-    RefreshVerifier, unix_now,
+    RefreshVerifier, unix_now, valid_role,
 };

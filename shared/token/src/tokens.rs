@@ -316,7 +316,11 @@ impl AccessVerifier {
     }
 }
 
-fn valid_role(role: &str) -> bool {
+/// Whether an access token may carry `role`: not empty, no comma (the
+/// authorizer context joins roles with commas) and no whitespace. Issuing
+/// refuses a token with any other role, so whatever stores a user's roles
+/// (the operator CLI) checks them with this first.
+pub fn valid_role(role: &str) -> bool {
     !role.is_empty() && !role.contains(',') && !role.chars().any(char::is_whitespace)
 }
 

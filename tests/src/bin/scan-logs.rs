@@ -1,7 +1,8 @@
 //! The last step of `make test`: every log line the test suite produced
 //! (`target/test-logs/`: the Rust test binaries' JSON lines, the local
-//! stack's output and the start-up refusals of `tests/e2e/flow.py`) must hold
-//! no JWT-shaped text and no secret or password the tests used.
+//! stack's output, the start-up refusals of `tests/e2e/flow.py` and what
+//! `authctl` printed) must hold no JWT-shaped text, no argon2 password hash
+//! and no secret or password the tests used.
 //!
 //! ```text
 //! scan-logs [--require SOURCE:MIN_JSON_LINES]... [--min-lines N]
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
             Leak::Jwt => "a JWT".to_owned(),
             Leak::JwtPart => "part of a JWT (base64url JSON)".to_owned(),
             Leak::Value(i) => format!("a test secret or password ({} bytes)", needles[*i].len()),
+            Leak::PasswordHash => "an argon2 password hash".to_owned(),
         };
         eprintln!("LEAK {}:{line}: {what}", file.display());
         failed = true;
