@@ -37,7 +37,7 @@ e2e:
 scan-logs:
 	cargo run --quiet --locked -p integration-tests --bin scan-logs -- \
 	  --require functions:70 --require authorizer:1000 --require flow:8 --require logs:5 \
-	  --require e2e-stack:60 --require e2e-startup:15 --min-lines 2500
+	  --require e2e-stack:60 --require e2e-startup:18 --require authctl:60 --require account:50 --min-lines 2500
 
 ## Benches are compiled in CI, not timed (shared machines are noisy).
 bench-build:

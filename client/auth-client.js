@@ -117,7 +117,11 @@ export function createAuthClient({
   async function call(path, body) {
     const init = { method: 'POST', credentials: 'include' }; // the refresh cookie, also cross-origin
     if (body !== undefined) Object.assign(init, { headers: JSON_TYPE, body: JSON.stringify(body) });
-    const res = await fetchImpl(baseUrl + path, init);
+    return answer(await fetchImpl(baseUrl + path, init));
+  }
+
+  /** The body of a successful answer (null for 204); else throws AuthError. */
+  async function answer(res) {
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     if (res.ok) return data;
     const after = parseInt(res.headers.get('Retry-After'), 10); // seconds; NaN if absent
@@ -217,6 +221,19 @@ export function createAuthClient({
     return send(state?.token ?? null);
   }
 
+  /** An account route: Bearer-authenticated (refreshed and retried once like
+   * any authFetch), with the cookie so deletion can clear it. */
+  async function account(method, path, body) {
+    const init = { method, credentials: 'include' };
+    if (body !== undefined) Object.assign(init, { headers: JSON_TYPE, body: JSON.stringify(body) });
+    return answer(await authFetch(baseUrl + path, init));
+  }
+
+  function signedOut() {
+    set(null);
+    channel?.postMessage({ type: 'logout' });
+  }
+
   return {
     /** Creates an account. Resolves to `{username, roles}`; throws AuthError. */
     register: (username, password) => call('/auth/register', { username, password }),
@@ -233,9 +250,25 @@ export function createAuthClient({
       try {
         await call('/auth/logout', all ? { all: true } : undefined);
       } finally {
-        set(null);
-        channel?.postMessage({ type: 'logout' });
+        signedOut();
       }
+    },
+    /** The user's sessions, newest first: `[{sid, created_at, last_used_at,
+     * user_agent, current}]`. Throws AuthError. */
+    sessions: async () => (await account('GET', '/auth/sessions')).sessions,
+    /** Ends one of the user's sessions (idempotent). Throws AuthError. */
+    endSession: (sid) => account('DELETE', `/auth/sessions/${encodeURIComponent(sid)}`),
+    /** Changes the password; every other session ends, this one goes on.
+     * Throws AuthError (400 weak_password with the reason, 401
+     * invalid_credentials, 429). */
+    changePassword: (current, next) =>
+      account('POST', '/auth/password', { current_password: current, new_password: next }),
+    /** Deletes the account and every session, here and in the other tabs.
+     * Throws AuthError (401 invalid_credentials, 429). */
+    async deleteAccount(password) {
+      await account('DELETE', '/auth/account', { password });
+      epoch++;
+      signedOut();
     },
     refresh,
     /** The current access token, or null. */

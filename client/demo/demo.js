@@ -67,7 +67,19 @@ $('credentials').addEventListener('submit', (event) => {
 
 $('me').addEventListener('click', () => run('GET /me', () => call('GET /me', '/me')));
 $('sessions').addEventListener('click', () =>
-  run('GET /auth/sessions', () => call('GET /auth/sessions', '/auth/sessions')));
+  run('GET /auth/sessions', async () => show('GET /auth/sessions', 200, { sessions: await client.sessions() })));
+$('change-password').addEventListener('click', () =>
+  run('POST /auth/password', async () => {
+    await client.changePassword($('password').value, $('new-password').value);
+    $('password').value = $('new-password').value = '';
+    show('POST /auth/password', 204);
+  }));
+$('delete-account').addEventListener('click', () =>
+  run('DELETE /auth/account', async () => {
+    await client.deleteAccount($('password').value);
+    $('password').value = '';
+    show('DELETE /auth/account', 204);
+  }));
 $('refresh').addEventListener('click', () =>
   run('POST /auth/refresh', async () => show('POST /auth/refresh', 200, { session: await client.refresh() })));
 $('logout').addEventListener('click', () =>

@@ -343,6 +343,26 @@ def run(stack, expect):
         status = b.js(f"const r = await fetch('{api}/auth/refresh', {{method: 'POST', credentials: 'include'}});"
                       "return r.status;")
         expect(status == 401, "after logout the browser has no session")
+
+        # The account routes from the page: Bearer plus cookie, cross-origin
+        # (each a preflighted request the gateway answers).
+        fill(b, user)
+        click(b, "login", "POST /auth/login → 200")
+        out = click(b, "sessions", "GET /auth/sessions")
+        expect("GET /auth/sessions → 200" in out and '"current": true' in out,
+               "the page lists its sessions, its own marked current")
+        from selenium.webdriver.common.by import By
+        new = "a brand new browser passphrase"
+        fill(b, user)  # the page forgets the password once logged in
+        b.driver.find_element(By.ID, "new-password").send_keys(new)
+        out = click(b, "change-password", "POST /auth/password")
+        expect("POST /auth/password → 204" in out, "the page changes the password")
+        out = click(b, "refresh", "POST /auth/refresh")
+        expect("→ 200" in out, "its own session goes on after the change")
+        fill(b, user, new)
+        out = click(b, "delete-account", "DELETE /auth/account")
+        expect("DELETE /auth/account → 204" in out and b.refresh_cookie() is None,
+               "the page deletes the account and the answer clears the cookie")
     finally:
         b.close()
     print(f"browser: main scenarios in {time.time() - started:.1f} s")

@@ -193,7 +193,8 @@ def startup_refusals():
     log line naming the variable, never a value. A function that does not
     read a variable (register and `me` read no secret; logout never an
     access secret; the authorizer never a refresh secret) gets past its
-    configuration instead (then stops: no Lambda runtime here). Every output
+    configuration instead (then stops: no Lambda runtime here). The account
+    function verifies access tokens, so it refuses as the authorizer does. Every output
     is kept in LOG_DIR for the leak scan."""
     good_access = "startup-check-access-secret-0123456789abc"
     good_refresh = "startup-check-refresh-secret-0123456789ab"
@@ -202,7 +203,7 @@ def startup_refusals():
             "JWT_ISSUER": "https://auth.example.com", "JWT_AUDIENCE": "https://api.example.com",
             "AWS_REGION": "us-east-1"}
     # Which functions hold which secret (template.yaml gives each exactly those).
-    current_access = {"login", "refresh", "authorizer"}
+    current_access = {"login", "refresh", "authorizer", "account"}
     current_refresh = {"login", "refresh", "logout"}
     cases = [
         ("JWT_ACCESS_SECRET", "missing", {"JWT_REFRESH_SECRET": good_refresh}, current_access),
@@ -210,14 +211,14 @@ def startup_refusals():
          current_access),
         ("JWT_ACCESS_SECRET_PREVIOUS", "equal to JWT_ACCESS_SECRET",
          {"JWT_ACCESS_SECRET": good_access, "JWT_ACCESS_SECRET_PREVIOUS": good_access,
-          "JWT_REFRESH_SECRET": good_refresh}, {"authorizer"}),
+          "JWT_REFRESH_SECRET": good_refresh}, {"authorizer", "account"}),
         ("JWT_REFRESH_SECRET", "missing", {"JWT_ACCESS_SECRET": good_access}, current_refresh),
         ("JWT_REFRESH_SECRET", "short", {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": short},
          current_refresh),
         ("JWT_REFRESH_SECRET", "equal to JWT_ACCESS_SECRET",
          {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": good_access}, {"login", "refresh"}),
     ]
-    binaries = ["register", "login", "refresh", "logout", "authorizer", "me"]
+    binaries = ["register", "login", "refresh", "logout", "account", "authorizer", "me"]
     with open(LOG_DIR / f"e2e-startup-{os.getpid()}.log", "w") as log:
         for binary in binaries:
             for var, what, env, refusers in cases:
@@ -239,10 +240,68 @@ def startup_refusals():
                            f"{binary} does not hold {var}: {what}, it neither stops nor leaks")
 
 
+def account(stack):
+    """The account routes through the gateway (no authorizer in front: the
+    function verifies the Bearer token itself), as a client runs them."""
+    base = stack.base
+    user = f"acct.{int(time.time() * 1000)}"
+    status, _, _ = request(base + "/auth/register", {"username": user, "password": PASSWORD})
+    expect(status == 201, "account: register")
+    jars = [http.cookiejar.CookieJar(), http.cookiejar.CookieJar()]
+    access = []
+    for jar in jars:
+        status, _, body = request(base + "/auth/login", {"username": user, "password": PASSWORD}, jar=jar)
+        access.append(json.loads(body)["access_token"])
+    here = {"Authorization": f"Bearer {access[0]}"}
+    status, _, body = request(base + "/auth/sessions", None, method="GET", headers=here)
+    listed = json.loads(body)["sessions"] if status == 200 else []
+    # Both logins fall in one second: newest first cannot order them.
+    expect(len(listed) == 2 and sorted(s["current"] for s in listed) == [False, True]
+           and listed[0]["created_at"] >= listed[1]["created_at"],
+           "GET /auth/sessions lists both sessions, newest first, the caller's marked")
+    status, _, body = request(base + "/auth/sessions", None, method="GET")
+    expect(status == 401 and json.loads(body)["error"] == "invalid_token",
+           "GET /auth/sessions without a token: the function's own 401 invalid_token")
+    preflight = {"Origin": stack.origin, "Access-Control-Request-Method": "DELETE",
+                 "Access-Control-Request-Headers": "authorization,content-type"}
+    other = next(s["sid"] for s in listed if not s["current"])
+    status, headers, _ = request(base + f"/auth/sessions/{other}", None, method="OPTIONS", headers=preflight)
+    expect(status == 204 and headers.get("Access-Control-Allow-Origin") == stack.origin,
+           "the preflight of DELETE /auth/sessions/{sid} succeeds")
+    status, _, _ = request(base + f"/auth/sessions/{other}", None, method="DELETE", headers=here)
+    expect(status == 204, "DELETE /auth/sessions/{sid} ends the other session")
+    status, _, _ = request(base + "/auth/refresh", None, jar=jars[1])
+    expect(status == 401, "the ended session no longer refreshes")
+    status, _, body = request(base + "/auth/password",
+                              {"current_password": PASSWORD, "new_password": "1qaz2wsx3edc4rfv"}, headers=here)
+    expect(status == 400 and json.loads(body)["error"] == "weak_password",
+           "a common new password: 400 weak_password")
+    new = "an entirely new passphrase"
+    status, _, _ = request(base + "/auth/password", {"current_password": PASSWORD, "new_password": new},
+                           headers=here)
+    expect(status == 204, "POST /auth/password changes it")
+    status, _, _ = request(base + "/auth/refresh", None, jar=jars[0])
+    expect(status == 200, "the calling session goes on after the change")
+    status, _, _ = request(base + "/auth/account", {"password": new}, method="DELETE", headers=here, jar=jars[0])
+    expect(status == 204 and refresh_cookie(jars[0]) is None,
+           "DELETE /auth/account deletes it and clears the cookie")
+    status, _, _ = request(base + "/auth/login", {"username": user, "password": new})
+    expect(status == 401, "the deleted user cannot log in")
+
+
 def contract(stack):
     """schemathesis against openapi.yaml on the same stack: one deterministic
-    pass (about 1,000 requests); `scripts/schemathesis` alone runs longer."""
-    env = dict(os.environ, ST_MAX_TIME=os.environ.get("ST_MAX_TIME", "0"))
+    pass (about 1,000 requests); `scripts/schemathesis` alone runs longer. It
+    gets an access token of its own user, so the account routes are reached
+    past their bearer check."""
+    user = f"st.{int(time.time() * 1000)}"
+    # Not the spec's example password, which schemathesis sends as is.
+    password = f"schemathesis cannot guess {os.urandom(8).hex()}"
+    request(stack.base + "/auth/register", {"username": user, "password": password})
+    status, _, body = request(stack.base + "/auth/login", {"username": user, "password": password})
+    expect(status == 200, "schemathesis' user logs in")
+    env = dict(os.environ, ST_MAX_TIME=os.environ.get("ST_MAX_TIME", "0"),
+               ST_BEARER=json.loads(body)["access_token"])
     run = subprocess.run([str(ROOT / "scripts" / "schemathesis"), stack.base], cwd=ROOT, env=env)
     expect(run.returncode == 0, "schemathesis: no 5xx, every answer conforms to openapi.yaml")
 
@@ -267,6 +326,7 @@ def main():
         stack.wait_ready()
         print(f"local stack ready in {time.time() - started:.1f} s at {stack.base}")
         flow(stack)
+        account(stack)
         failures = load.run(stack.base, seconds=float(os.environ.get("LOAD_SECONDS", "20")),
                             clients=int(os.environ.get("LOAD_CLIENTS", "8")), log_path=stack.log.name)
         expect(not failures, "load: no 5xx, no 401, no reuse detected, every session alive at the end")

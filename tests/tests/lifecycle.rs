@@ -141,6 +141,16 @@ async fn each_change_costs_a_user_write_a_query_and_a_write_per_25_sessions() {
         .during(ctx.store.change_password(&user.user_id, "$new", None, None))
         .await;
     assert_eq!((r.unwrap(), n), (3, 3), "bump, query, one batch");
+    let user = current(&ctx, &user).await;
+    for _ in 0..3 {
+        start(&ctx, &user, NOW).await;
+    }
+    let (r, n) = ctx
+        .requests
+        .during(ctx.store.delete_user(&user, None))
+        .await;
+    r.unwrap();
+    assert_eq!(n, 4, "disable, query, one batch, one transaction");
 }
 
 // ---- what each change leaves ----

@@ -37,8 +37,7 @@ pub struct TableDef {
 
 /// Users, keyed by `pk`: `user#<user_id>` holds the user (found by `sub`
 /// with one consistent read), `name#<lower-cased username>` the username's
-/// claim on a user id (so uniqueness is case-insensitive by construction),
-/// and short-lived counters live beside them under their own prefixes.
+/// claim on a user id (so uniqueness is case-insensitive by construction).
 pub const USERS: TableDef = TableDef {
     logical_id: "UsersTable",
     env_var: "USERS_TABLE",
