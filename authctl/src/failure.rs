@@ -23,17 +23,6 @@ const CREDENTIAL_CODES: &[&str] = &[
     "InvalidClientTokenId",
 ];
 
-/// DynamoDB is busy or throttling us, after the SDK's retries.
-const BUSY_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "ThrottlingException",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionConflictException",
-    "TransactionInProgressException",
-];
-
 /// What to do about credentials.
 const CREDENTIALS_HELP: &str = "configure AWS credentials (aws configure, aws sso login, or \
      AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) or set AWS_PROFILE";
@@ -154,7 +143,7 @@ async fn from_sdk(sdk: &SdkFailure, ctx: &Context) -> Failure {
             "access denied {place}: the credentials need {IAM_ACTIONS} on both tables"
         ))
         .because(sdk),
-        (Stage::Service, Some(code)) if BUSY_CODES.contains(&code) => Failure::failed(format!(
+        (Stage::Service, Some(code)) if sdk.is_busy() => Failure::failed(format!(
             "DynamoDB is busy or throttling ({code}): run the command again shortly"
         )),
         (Stage::NotSent, _) => Failure::failed(format!(

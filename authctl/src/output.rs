@@ -205,6 +205,7 @@ mod tests {
             created_at: 1_777_629_600,
             disabled: false,
             deleting: false,
+            password_set_by: None,
             version: 3,
             failed_logins: 2,
             failed_since: 0,

@@ -78,6 +78,9 @@ pub enum Fault {
     /// Forward the request; hold DynamoDB's answer this long before passing
     /// it on (a slow DynamoDB or network).
     Delay(Duration),
+    /// Hold the request this long before forwarding it: DynamoDB applies
+    /// it late, after whatever other clients did meanwhile.
+    Hold(Duration),
     /// Forward the request and let DynamoDB apply it, then close the
     /// connection instead of answering: a response lost on the way back.
     LoseResponse,
@@ -212,8 +215,8 @@ fn operation(chunk: &[u8]) -> Option<String> {
 }
 
 /// Relays one connection, applying to each request the fault chosen when
-/// its head went through, to the request itself (refuse) or to the first
-/// chunk of its answer (delay, lose).
+/// its head went through, to the request itself (refuse, hold) or to the
+/// first chunk of its answer (delay, lose).
 async fn relay(client: TcpStream, server: TcpStream, state: Arc<Mutex<State>>) {
     let (mut client_rx, mut client_tx) = client.into_split();
     let (mut server_rx, mut server_tx) = server.into_split();
@@ -233,8 +236,10 @@ async fn relay(client: TcpStream, server: TcpStream, state: Arc<Mutex<State>>) {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .fault_for(&op);
-                if fault == Fault::Refuse {
-                    return;
+                match fault {
+                    Fault::Refuse => return,
+                    Fault::Hold(d) => tokio::time::sleep(d).await,
+                    _ => {}
                 }
                 *in_flight.lock().unwrap_or_else(PoisonError::into_inner) = Some(fault);
             }

@@ -545,13 +545,20 @@ async fn a_retried_password_change_finishes_ending_sessions() {
         .unwrap()
         .unwrap();
     let hash = password::hash(NEW_PASSWORD).unwrap();
+    let here_sid = t
+        .tokens
+        .access
+        .verify(&here.access, token::unix_now())
+        .unwrap()
+        .sid;
     t.ctx
         .client
         .update_item()
         .table_name(&t.ctx.tables.users)
         .key("pk", AttributeValue::S(format!("user#{}", user.user_id)))
-        .update_expression("SET password_hash = :h")
+        .update_expression("SET password_hash = :h, password_set_by = :sid")
         .expression_attribute_values(":h", AttributeValue::S(hash))
+        .expression_attribute_values(":sid", AttributeValue::S(here_sid))
         .send()
         .await
         .unwrap();
@@ -603,8 +610,17 @@ async fn deleting_the_account_removes_everything_clears_the_cookie_and_frees_the
         assert_eq!(refresh_status(&t, who).await, 401);
     }
     assert_eq!(login_status(&t, "nina", PASSWORD).await.0, 401);
-    // The still-valid access token finds nothing to list or change.
-    assert!(sessions(&t, &here).await.is_empty());
+    // The still-valid access token no longer manages anything.
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "GET",
+        "/auth/sessions",
+        Some(&here.bearer()),
+        None,
+    )
+    .await;
+    assert_error(&res, 401, "invalid_token");
     let res = call(
         &t,
         Front::HttpApi,
@@ -693,7 +709,8 @@ async fn a_disabled_user_is_told_so_only_after_the_right_password() {
         (status, answer["error"].as_str()),
         (401, Some("invalid_credentials"))
     );
-    // Its access token, valid for minutes more, changes nothing either.
+    // Its access token, valid for minutes more, manages nothing: its
+    // session ended with the disable.
     let res = call(
         &t,
         Front::HttpApi,
@@ -703,7 +720,7 @@ async fn a_disabled_user_is_told_so_only_after_the_right_password() {
         Some(&change(PASSWORD, NEW_PASSWORD)),
     )
     .await;
-    assert_error(&res, 403, "account_disabled");
+    assert_error(&res, 401, "invalid_token");
     let res = call(
         &t,
         Front::HttpApi,
@@ -713,7 +730,7 @@ async fn a_disabled_user_is_told_so_only_after_the_right_password() {
         Some(&json!({"password": PASSWORD})),
     )
     .await;
-    assert_error(&res, 403, "account_disabled");
+    assert_error(&res, 401, "invalid_token");
 
     t.ctx.store.enable(&user_id).await.unwrap();
     assert_eq!(login_status(&t, "quinn", PASSWORD).await.0, 200);
@@ -827,4 +844,126 @@ async fn a_hash_with_old_parameters_is_upgraded_at_the_next_login() {
     );
     assert!(!password::needs_rehash(&stored.password_hash));
     assert_eq!(login_status(&t, "uma", PASSWORD).await.0, 200);
+}
+
+// ---- review findings ----
+
+#[tokio::test]
+async fn an_ended_sessions_access_token_no_longer_manages_the_account() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "vera").await;
+    let stolen = sign_in(&t, Front::HttpApi, "vera").await;
+    let owner = sign_in(&t, Front::HttpApi, "vera").await;
+    let stolen_sid = t
+        .tokens
+        .access
+        .verify(&stolen.access, token::unix_now())
+        .unwrap()
+        .sid;
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "DELETE",
+        &format!("/auth/sessions/{stolen_sid}"),
+        Some(&owner.bearer()),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    // The ended session's access token is still signed and unexpired.
+    let owner_sid = t
+        .tokens
+        .access
+        .verify(&owner.access, token::unix_now())
+        .unwrap()
+        .sid;
+    for (method, path, payload) in [
+        ("GET", "/auth/sessions".to_owned(), None),
+        ("DELETE", format!("/auth/sessions/{owner_sid}"), None),
+        (
+            "POST",
+            "/auth/password".to_owned(),
+            Some(change(PASSWORD, NEW_PASSWORD)),
+        ),
+        (
+            "DELETE",
+            "/auth/account".to_owned(),
+            Some(json!({"password": PASSWORD})),
+        ),
+    ] {
+        let res = call(
+            &t,
+            Front::HttpApi,
+            method,
+            &path,
+            Some(&stolen.bearer()),
+            payload.as_ref(),
+        )
+        .await;
+        assert_error(&res, 401, "invalid_token");
+    }
+    assert_eq!(
+        refresh_status(&t, &owner).await,
+        200,
+        "the owner's session lives"
+    );
+    assert_eq!(login_status(&t, "vera", PASSWORD).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_tries_no_second_guess() {
+    // The retry path checks the new password only for the session that set
+    // the current one: otherwise every request would be two guesses.
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "walt").await;
+    let walt = sign_in(&t, Front::HttpApi, "walt").await;
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        "/auth/password",
+        Some(&walt.bearer()),
+        Some(&change("not the password at all", PASSWORD)),
+    )
+    .await;
+    assert_error(&res, 401, "invalid_credentials");
+    let user = t
+        .ctx
+        .store
+        .users
+        .find(&accounts::Username::parse("walt").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.failed_logins, 1, "one guess, one count");
+}
+
+#[tokio::test]
+async fn a_password_change_after_the_account_was_deleted_is_401() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "xavi").await;
+    let a = sign_in(&t, Front::HttpApi, "xavi").await;
+    let user_id = t
+        .tokens
+        .access
+        .verify(&a.access, token::unix_now())
+        .unwrap()
+        .sub;
+    let user = t.ctx.store.users.get(&user_id).await.unwrap().unwrap();
+    // Deleted by an operator while a's session is still stored.
+    t.ctx
+        .store
+        .delete_user(&user, Some("0".repeat(32).as_str()))
+        .await
+        .unwrap();
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        "/auth/password",
+        Some(&a.bearer()),
+        Some(&change(PASSWORD, NEW_PASSWORD)),
+    )
+    .await;
+    assert_error(&res, 401, "invalid_token");
 }

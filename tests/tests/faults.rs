@@ -539,3 +539,93 @@ async fn an_account_deletion_cut_before_its_last_step_finishes_when_retried() {
         "the name is free"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_everywhere_cut_half_way_finishes_when_retried() {
+    let (ctx, proxy, attempts, app) = behind_a_proxy().await;
+    assert_eq!(register(&app, "pete").await.status(), 201);
+    let pete = user(&app, "pete").await.user_id;
+    let here = issued("login", &login(&app, "pete").await);
+    let there = issued("another login", &login(&app, "pete").await);
+    let all = || {
+        handlers::logout(
+            &app.logout,
+            integration_tests::http::request(
+                Front::HttpApi,
+                "POST",
+                "/auth/logout",
+                &[
+                    ("cookie", &integration_tests::http::cookie_header(&here)),
+                    ("content-type", "application/json"),
+                ],
+                Some(r#"{"all": true}"#),
+            ),
+        )
+    };
+
+    // The version is moved on and the sessions read; DynamoDB goes away
+    // before they are deleted.
+    proxy.set_for("BatchWriteItem", Fault::Refuse, usize::MAX);
+    let (res, took, n) = measure(&attempts, all()).await;
+    report("logout-all cut before its deletes", &res, took, n);
+    assert_unavailable("logout-all", &res);
+    assert_eq!(
+        sessions_of(&ctx.client, &ctx.tables, &pete).await.len(),
+        2,
+        "nothing ended yet"
+    );
+
+    proxy.set(Fault::Pass);
+    assert_eq!(all().await.status(), 204);
+    assert!(
+        sessions_of(&ctx.client, &ctx.tables, &pete)
+            .await
+            .is_empty()
+    );
+    assert_eq!(refresh(&app, &there).await.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_overtaken_by_an_enable_and_a_login_leaves_no_orphan_session() {
+    let (ctx, proxy, _, app) = behind_a_proxy().await;
+    assert_eq!(register(&app, "quin").await.status(), 201);
+    let quin = user(&app, "quin").await;
+
+    // The deletion's last step is held back while an operator enables the
+    // user (directly, not through the proxy) and the user logs in again.
+    proxy.set_for(
+        "TransactWriteItems",
+        Fault::Hold(Duration::from_millis(1500)),
+        1,
+    );
+    let deletion = app.account.store.delete_user(&quin, None);
+    let meanwhile = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let enabled = ctx.store.enable(&quin.user_id).await.unwrap();
+        ctx.store
+            .start_session(&enabled, ctx.start(None), token::unix_now())
+            .await
+            .unwrap()
+    };
+    let (deleted, session) = tokio::join!(deletion, meanwhile);
+    assert!(
+        matches!(deleted, Err(accounts::StoreError::Conflict)),
+        "{deleted:?}"
+    );
+    // Nothing was deleted: the user and its new session are whole.
+    let still = ctx.store.users.get(&quin.user_id).await.unwrap().unwrap();
+    assert!(!still.disabled);
+    assert_eq!(
+        sessions_of(&ctx.client, &ctx.tables, &quin.user_id).await,
+        [0]
+    );
+    // Repeating the deletion now deletes everything.
+    app.account.store.delete_user(&still, None).await.unwrap();
+    assert!(
+        sessions_of(&ctx.client, &ctx.tables, &quin.user_id)
+            .await
+            .is_empty()
+    );
+    assert_eq!(ctx.store.users.get(&quin.user_id).await.unwrap(), None);
+    let _ = session;
+}

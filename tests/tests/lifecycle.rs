@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use accounts::LockoutPolicy;
 use accounts::{Attempt, Refusal, Rotation, Session, StoreError, User, Username};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use integration_tests::{Ctx, POLICIES, Policies};
 use testkit::fixed::Tokens;
@@ -548,4 +549,51 @@ async fn of_two_password_changes_racing_exactly_one_wins() {
             Rotation::Refused(Refusal::Unknown)
         );
     }
+}
+
+#[tokio::test]
+async fn a_user_written_without_a_version_still_logs_in() {
+    // An operator re-creating users by hand may leave `version` out.
+    let ctx = Ctx::new().await;
+    let user = register(&ctx, "quentin").await;
+    ctx.client
+        .update_item()
+        .table_name(&ctx.tables.users)
+        .key("pk", AttributeValue::S(format!("user#{}", user.user_id)))
+        .update_expression("REMOVE version")
+        .send()
+        .await
+        .unwrap();
+    let read = current(&ctx, &user).await;
+    assert_eq!(read.version, 0);
+    start(&ctx, &read, NOW).await;
+    // And the next change moves it on from there.
+    ctx.store.end_sessions(&user.user_id, None).await.unwrap();
+    assert_eq!(current(&ctx, &user).await.version, 1);
+}
+
+#[tokio::test]
+async fn a_password_change_records_the_session_that_made_it() {
+    let ctx = Ctx::new().await;
+    let user = register(&ctx, "rita").await;
+    let here = start(&ctx, &user, NOW).await;
+    ctx.store
+        .change_password(
+            &user.user_id,
+            "$a",
+            Some(&user.password_hash),
+            Some(&here.sid),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        current(&ctx, &user).await.password_set_by.as_deref(),
+        Some(here.sid.as_str())
+    );
+    // An operator's reset records none.
+    ctx.store
+        .change_password(&user.user_id, "$b", None, None)
+        .await
+        .unwrap();
+    assert_eq!(current(&ctx, &user).await.password_set_by, None);
 }

@@ -149,7 +149,7 @@ async fn fail(ctx: &Ctx, username: &Username, at: u64) -> (Failure, usize) {
 }
 
 #[tokio::test]
-async fn an_unknown_user_is_known_to_be_unknown_in_one_request() {
+async fn an_unknown_user_costs_the_two_requests_a_known_one_does() {
     let ctx = Ctx::new().await;
     let nobody = Username::parse("nobody").unwrap();
     let (r, n) = ctx
@@ -161,7 +161,7 @@ async fn an_unknown_user_is_known_to_be_unknown_in_one_request() {
         )
         .await;
     assert_eq!(r.unwrap(), Attempt::UnknownUser);
-    assert_eq!(n, 1);
+    assert_eq!(n, 2, "the name, then an attempt against no user");
 }
 
 #[tokio::test]

@@ -36,6 +36,21 @@ impl Store {
         condition: &str,
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<User, StoreError> {
+        match self.try_bump(user_id, set, condition, values).await? {
+            Ok(user) => Ok(user),
+            Err(old) if old.disabled => Err(StoreError::AccountDisabled),
+            Err(_) => Err(StoreError::Conflict),
+        }
+    }
+
+    /// [`Self::bump`], with the user as it was when `condition` failed.
+    async fn try_bump(
+        &self,
+        user_id: &str,
+        set: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Result<User, User>, StoreError> {
         let mut req = self
             .users
             .client
@@ -58,14 +73,11 @@ impl Store {
             req = req.expression_attribute_names("#roles", "roles");
         }
         match conditional(req.send().await)? {
-            Conditional::Written(out) => {
-                User::try_from(out.attributes().ok_or(StoreError::Corrupt("pk"))?)
-            }
+            Conditional::Written(out) => Ok(Ok(User::try_from(
+                out.attributes().ok_or(StoreError::Corrupt("pk"))?,
+            )?)),
             Conditional::Failed(None) => Err(StoreError::UserGone),
-            Conditional::Failed(Some(old)) if User::try_from(&old)?.disabled => {
-                Err(StoreError::AccountDisabled)
-            }
-            Conditional::Failed(Some(_)) => Err(StoreError::Conflict),
+            Conditional::Failed(Some(old)) => Ok(Err(User::try_from(&old)?)),
         }
     }
 
@@ -85,7 +97,8 @@ impl Store {
     }
 
     /// Stores a new password hash and ends every session of the user but
-    /// `keep`. Returns how many ended.
+    /// `keep`, which is recorded as the session that set it (only it may
+    /// retry the change). Returns how many ended.
     ///
     /// With `proven`, the hash the caller verified the current password
     /// against, only if that is still the stored hash and the user is not
@@ -101,6 +114,15 @@ impl Store {
         keep: Option<&str>,
     ) -> Result<usize, StoreError> {
         let mut values = vec![(":hash", s(hash))];
+        let mut set =
+            ", password_hash = :hash, failed_logins = :zero, failed_since = :zero".to_owned();
+        match keep {
+            Some(sid) => {
+                set.push_str(", password_set_by = :sid");
+                values.push((":sid", s(sid)));
+            }
+            None => set.push_str(" REMOVE password_set_by"),
+        }
         let condition = match proven {
             Some(proven) => {
                 values.push((":proven", s(proven)));
@@ -110,13 +132,14 @@ impl Store {
             None => "",
         };
         // The new hash clears the failure count too: it was proven.
-        self.bump(
-            user_id,
-            ", password_hash = :hash, failed_logins = :zero, failed_since = :zero",
-            condition,
-            values,
-        )
-        .await?;
+        match self.try_bump(user_id, &set, condition, values).await? {
+            Ok(_) => {}
+            // The SDK's retry of this very write, whose answer was lost: the
+            // new (salted, so unique) hash is already there.
+            Err(old) if old.password_hash == hash => {}
+            Err(old) if old.disabled => return Err(StoreError::AccountDisabled),
+            Err(_) => return Err(StoreError::Conflict),
+        }
         self.sessions.revoke_all(user_id, keep).await
     }
 
@@ -170,33 +193,43 @@ impl Store {
     ///
     /// In three steps, each safe to repeat: the user is disabled (so no
     /// login can start a session meanwhile), every session but `keep` ends,
-    /// and one transaction deletes the user, the username's claim and
-    /// `keep`. If the last step fails, the caller's session is still there
-    /// to try again with.
+    /// and one transaction deletes the user (if still at the version the
+    /// first step left, else [`StoreError::Conflict`]: it was changed, maybe
+    /// enabled, meanwhile; repeat), the username's claim and `keep`. If the
+    /// last step fails, the caller's session is still there to try again
+    /// with.
     pub async fn delete_user(&self, user: &User, keep: Option<&str>) -> Result<(), StoreError> {
         let username =
             Username::parse(&user.username).map_err(|_| StoreError::Corrupt("username"))?;
-        match self
+        // Disabled, so no login starts a session from here on; the failure
+        // count cleared, so retrying a deletion cut half-way is not
+        // counted against the user.
+        let disabled = match self
             .bump(
                 &user.user_id,
-                ", disabled = :true, deleting = :true",
+                ", disabled = :true, deleting = :true, failed_logins = :zero, failed_since = :zero",
                 "",
                 vec![(":true", AttributeValue::Bool(true))],
             )
             .await
         {
+            Ok(disabled) => disabled,
             // Already gone (a repeat after the last step): nothing left but
             // sessions, if any.
             Err(StoreError::UserGone) => {
                 self.sessions.revoke_all(&user.user_id, None).await?;
                 return Ok(());
             }
-            other => other.map(|_| ())?,
-        }
+            Err(e) => return Err(e),
+        };
         self.sessions.revoke_all(&user.user_id, keep).await?;
+        // Only the user as this deletion left it: if it was enabled (and so
+        // could log in) meanwhile, a new session may exist: repeat.
         let delete_user = Delete::builder()
             .table_name(&self.users.table)
             .key("pk", user_key(&user.user_id))
+            .condition_expression("version = :version")
+            .expression_attribute_values(":version", n(disabled.version))
             .build()
             .map_err(StoreError::internal)?;
         let delete_claim = Delete::builder()
@@ -211,7 +244,9 @@ impl Store {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(delete_user).build())
-            .transact_items(TransactWriteItem::builder().delete(delete_claim).build());
+            .transact_items(TransactWriteItem::builder().delete(delete_claim).build())
+            // The SDK's retry of it after a lost answer is then the same one.
+            .client_request_token(uuid::Uuid::new_v4().simple().to_string());
         if let Some(sid) = keep {
             let delete_session = Delete::builder()
                 .table_name(&self.sessions.table)
@@ -223,6 +258,9 @@ impl Store {
         }
         match transacted(tx.send().await)? {
             Transacted::Written(_) => Ok(()),
+            Transacted::Cancelled(why) if why.first().is_some_and(|c| c.failed_condition()) => {
+                Err(StoreError::Conflict)
+            }
             Transacted::Cancelled(_) => Err(StoreError::internal(
                 "the username's claim belongs to another user",
             )),

@@ -172,6 +172,12 @@ impl SdkFailure {
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
     }
+
+    /// Whether DynamoDB answered "try again later" (throttling, its own
+    /// 5xx, a transaction conflict) after the SDK's retries.
+    pub fn is_busy(&self) -> bool {
+        self.stage == Stage::Service && self.code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
+    }
 }
 
 /// An error and its sources, each by its `Display`: what the SDK's
@@ -284,7 +290,8 @@ impl Cancellation {
 
 /// Splits a transaction's result into written, cancelled (why, per item),
 /// or a [`StoreError`]. A cancellation because another transaction was
-/// writing the same items is transient: [`StoreError::Unavailable`].
+/// writing the same items, or because of throttling, is transient:
+/// [`StoreError::Unavailable`].
 pub(crate) fn transacted<T, R>(
     result: Result<T, SdkError<TransactWriteItemsError, R>>,
 ) -> Result<Transacted<T>, StoreError>
@@ -303,9 +310,19 @@ where
                         item: r.item().cloned(),
                     })
                     .collect();
-                if reasons.iter().any(|r| r.code == "TransactionConflict") {
+                // Another transaction on the same items, or throttling: not
+                // a refusal of this one, so retry later.
+                if let Some(r) = reasons.iter().find(|r| {
+                    matches!(
+                        r.code.as_str(),
+                        "TransactionConflict"
+                            | "ThrottlingError"
+                            | "ProvisionedThroughputExceeded"
+                            | "RequestLimitExceeded"
+                    )
+                }) {
                     return Err(StoreError::Unavailable(
-                        "a concurrent write to the same items; retry".into(),
+                        format!("transaction cancelled ({}); retry", r.code).into(),
                     ));
                 }
                 Ok(Transacted::Cancelled(reasons))
@@ -324,6 +341,42 @@ mod tests {
 
     fn service(e: PutItemError) -> StoreError {
         sdk_error(SdkError::<PutItemError, ()>::service_error(e, ()))
+    }
+
+    fn cancelled(codes: &[&str]) -> Result<Transacted<()>, StoreError> {
+        use aws_sdk_dynamodb::types::CancellationReason;
+        use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+        let reasons = codes
+            .iter()
+            .map(|c| CancellationReason::builder().code(*c).build())
+            .collect();
+        let e = TransactWriteItemsError::TransactionCanceledException(
+            TransactionCanceledException::builder()
+                .set_cancellation_reasons(Some(reasons))
+                .build(),
+        );
+        transacted::<(), ()>(Err(SdkError::service_error(e, ())))
+    }
+
+    #[test]
+    fn a_transaction_cancelled_by_a_conflict_or_throttling_is_unavailable() {
+        for code in [
+            "TransactionConflict",
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+            "RequestLimitExceeded",
+        ] {
+            let r = cancelled(&["None", code]);
+            assert!(
+                matches!(r, Err(StoreError::Unavailable(_))),
+                "{code}: {r:?}"
+            );
+        }
+        let refused = cancelled(&["None", "ConditionalCheckFailed"]);
+        let Ok(Transacted::Cancelled(why)) = refused else {
+            panic!("a failed condition is the caller's to read: {refused:?}");
+        };
+        assert!(why[1].failed_condition() && !why[0].failed_condition());
     }
 
     #[test]

@@ -147,14 +147,20 @@ impl Store {
             put = put.item("user_agent", s(ua.as_str()));
         }
         let mut set = "SET failed_logins = :zero, failed_since = :zero".to_owned();
+        // A user item written without a version (by hand) reads as version 0.
+        let version = if user.version == 0 {
+            "(attribute_not_exists(version) OR version = :version)"
+        } else {
+            "version = :version"
+        };
         let mut reset = Update::builder()
             .table_name(&self.users.table)
             .key("pk", user_key(&user.user_id))
-            .condition_expression(
-                "attribute_exists(pk) AND version = :version \
+            .condition_expression(format!(
+                "attribute_exists(pk) AND {version} \
                  AND (attribute_not_exists(disabled) OR disabled = :false) \
-                 AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
-            )
+                 AND (attribute_not_exists(locked_until) OR locked_until <= :now)"
+            ))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":version", n(user.version))
             .expression_attribute_values(
@@ -181,6 +187,9 @@ impl Store {
                     .build(),
             )
             .transact_items(TransactWriteItem::builder().update(reset).build())
+            // The SDK's retry of a transaction whose answer was lost is then
+            // recognised as the same one, not refused (the session exists).
+            .client_request_token(&session.sid)
             .send()
             .await;
         let why = match transacted(result)? {
@@ -286,6 +295,28 @@ impl Sessions {
             .await
             .map_err(sdk_error)?;
         out.attributes().map(|item| get_n(item, "gen")).transpose()
+    }
+
+    /// The user's session `sid`, if it is live at `now`: one strongly
+    /// consistent read.
+    pub async fn get(
+        &self,
+        user_id: &str,
+        sid: &str,
+        now: u64,
+    ) -> Result<Option<Session>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("user_id", s(user_id))
+            .key("sid", s(sid))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let session = out.item().map(Session::try_from).transpose()?;
+        Ok(session.filter(|s| s.expires_at > now))
     }
 
     /// The live sessions of a user, newest first: one strongly consistent

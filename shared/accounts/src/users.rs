@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::{
 use crate::error::{
     Cancellation, Conditional, StoreError, Transacted, conditional, sdk_error, transacted,
 };
-use crate::item::{Item, get_bool_or_false, get_list, get_n, get_n_or_zero, get_s, list, n, s};
+use crate::item::{
+    Item, get_bool_or_false, get_list, get_n, get_n_or_zero, get_opt_s, get_s, list, n, s,
+};
 use crate::{LockoutPolicy, Users};
 
 /// Roles every new user gets.
@@ -51,6 +53,10 @@ impl Username {
     }
 }
 
+/// An id no user has (user ids are UUIDs): what an unknown username's
+/// login attempt is counted against, to cost what a known one costs.
+const NO_USER: &str = "none";
+
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -68,6 +74,10 @@ pub struct User {
     /// Disabled by a deletion that has not finished (DynamoDB failed
     /// half-way): only repeating the deletion goes on with it.
     pub deleting: bool,
+    /// The session that set the current password through the password
+    /// route, if one did: only it may retry that change
+    /// (`POST /auth/password` after DynamoDB failed half-way).
+    pub password_set_by: Option<String>,
     /// Moves on with every change that must reach the user's sessions
     /// (roles, password, disable, deletion, logging out everywhere); a login
     /// starts its session only if it is still the one it read.
@@ -100,6 +110,7 @@ impl TryFrom<&Item> for User {
             created_at: get_n(item, "created_at")?,
             disabled: get_bool_or_false(item, "disabled")?,
             deleting: get_bool_or_false(item, "deleting")?,
+            password_set_by: get_opt_s(item, "password_set_by")?,
             version: get_n_or_zero(item, "version")?,
             failed_logins: get_n_or_zero(item, "failed_logins")?,
             failed_since: get_n_or_zero(item, "failed_since")?,
@@ -168,6 +179,7 @@ impl Users {
             created_at: now,
             disabled: false,
             deleting: false,
+            password_set_by: None,
             version: 0,
             failed_logins: 0,
             failed_since: 0,
@@ -252,17 +264,24 @@ impl Users {
 
     /// Counts a login attempt for `username` before its password is
     /// checked, and returns the user: the username's claim, then
-    /// [`Users::begin_attempt`]. Two requests; one for an unknown user.
+    /// [`Users::begin_attempt`]. Two requests, for an unknown user too (its
+    /// attempt is made against an id no user has), so that the time to
+    /// answer does not tell known usernames from unknown ones.
     pub async fn begin_login(
         &self,
         username: &Username,
         policy: LockoutPolicy,
         now: u64,
     ) -> Result<Attempt, StoreError> {
-        match self.user_id_of(username).await? {
-            Some(id) => self.begin_attempt(&id, policy, now).await,
-            None => Ok(Attempt::UnknownUser),
-        }
+        let id = self.user_id_of(username).await?;
+        let attempt = self
+            .begin_attempt(id.as_deref().unwrap_or(NO_USER), policy, now)
+            .await?;
+        Ok(if id.is_some() {
+            attempt
+        } else {
+            Attempt::UnknownUser
+        })
     }
 
     /// Counts an attempt to prove the password of `user_id` (a login, or an
@@ -501,6 +520,7 @@ mod tests {
             created_at: 0,
             disabled: false,
             deleting: false,
+            password_set_by: None,
             version: 0,
             failed_logins: 0,
             failed_since: 0,

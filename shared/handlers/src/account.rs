@@ -103,11 +103,31 @@ async fn handle(deps: &Account, req: Request) -> Result<Response<Body>, ApiError
     let route = Route::of(req.method(), req.uri().path())?;
     let now = token::unix_now();
     let caller = authenticate(deps, &req, now)?;
+    // The listing shows whether the caller's session is live; every other
+    // route reads it first (one consistent read).
+    if route != Route::ListSessions {
+        require_live_session(deps, &caller, now).await?;
+    }
     match route {
         Route::ListSessions => list_sessions(deps, &caller, now).await,
         Route::EndSession(sid) => end_session(deps, &caller, &sid).await,
         Route::ChangePassword => change_password(deps, &caller, &req, now).await,
         Route::DeleteAccount => delete_account(deps, &caller, &req, now).await,
+    }
+}
+
+/// An access token outlives its session by up to its lifetime: once the
+/// session has ended (logged out, ended from another device, a password
+/// change, a disable), its access tokens no longer manage the account.
+async fn require_live_session(
+    deps: &Account,
+    caller: &AccessClaims,
+    now: u64,
+) -> Result<(), ApiError> {
+    match deps.store.sessions.get(&caller.sub, &caller.sid, now).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(ApiError::InvalidToken),
+        Err(e) => Err(store_error(e)),
     }
 }
 
@@ -158,6 +178,9 @@ async fn list_sessions(
         .list(&caller.sub, now)
         .await
         .map_err(store_error)?;
+    if !sessions.iter().any(|s| s.sid == caller.sid) {
+        return Err(ApiError::InvalidToken);
+    }
     let listed = sessions
         .iter()
         .map(|s| Listed {
@@ -283,21 +306,29 @@ async fn change_password(
                 // Another change replaced the password this one proved.
                 Err(StoreError::Conflict) => return Err(ApiError::InvalidCredentials),
                 Err(StoreError::AccountDisabled) => return Err(ApiError::AccountDisabled),
+                // Deleted meanwhile (from another session).
+                Err(StoreError::UserGone) => return Err(ApiError::InvalidToken),
                 Err(e) => return Err(store_error(e)),
             }
         }
-        // The same change, retried after DynamoDB failed half-way (the new
-        // password is already the stored one): finish ending the sessions.
-        Proof::Wrong(user) if verify_password(new, Some(user.password_hash.clone())).await? => {
-            deps.store
-                .users
-                .clear_failures(&user.user_id)
-                .await
-                .map_err(store_error)?;
-            deps.store
-                .end_sessions(&user.user_id, Some(&caller.sid))
-                .await
-                .map_err(store_error)?
+        // Perhaps the same change, retried after DynamoDB failed half-way:
+        // this session set the password, and the new one may be it. Trying
+        // it is a second guess, so it is counted as one.
+        Proof::Wrong(user) if user.password_set_by.as_deref() == Some(caller.sid.as_str()) => {
+            match prove_password(deps, caller, new, now).await? {
+                Proof::Right(user) => {
+                    deps.store
+                        .users
+                        .clear_failures(&user.user_id)
+                        .await
+                        .map_err(store_error)?;
+                    deps.store
+                        .end_sessions(&user.user_id, Some(&caller.sid))
+                        .await
+                        .map_err(store_error)?
+                }
+                Proof::Wrong(_) => return Err(ApiError::InvalidCredentials),
+            }
         }
         Proof::Wrong(_) => return Err(ApiError::InvalidCredentials),
     };

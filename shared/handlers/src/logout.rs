@@ -48,28 +48,32 @@ async fn handle(deps: &Logout, req: Request) -> Result<Response<Body>, ApiError>
         .token()
         .and_then(|t| deps.verifier.verify(t, token::unix_now()).ok());
     if let Some(c) = claims {
-        // The presented session ends whatever generation the token is of (an
-        // older one is a reuse signal anyway). Only the session's current
-        // token may end the others: a leaked token of a session already gone,
-        // or one rotated away, must not log its user out everywhere.
-        let was_at = deps
-            .store
-            .sessions
-            .revoke(&c.sub, &c.sid)
-            .await
-            .map_err(store_error)?;
-        let current = was_at == Some(c.generation);
-        let ended = if all && current {
-            // Every other session, even one whose login ran at this moment
-            // (`Store::end_sessions`).
-            deps.store
-                .end_sessions(&c.sub, None)
+        let ended = if all {
+            // Only the session's current token may end the others: a leaked
+            // token of a session already gone, or one rotated away, must not
+            // log its user out everywhere. It is checked without ending the
+            // session first, so that a retry of a logout-all that DynamoDB
+            // cut half-way still finds it and finishes.
+            let live = deps
+                .store
+                .sessions
+                .get(&c.sub, &c.sid, token::unix_now())
                 .await
-                .map_err(store_error)?
+                .map_err(store_error)?;
+            match live {
+                // Every session, this one too, even one whose login ran at
+                // this moment (`Store::end_sessions`).
+                Some(s) if s.generation == c.generation => deps
+                    .store
+                    .end_sessions(&c.sub, None)
+                    .await
+                    .map_err(store_error)?,
+                _ => revoke(deps, &c).await?,
+            }
         } else {
-            usize::from(was_at.is_some())
+            revoke(deps, &c).await?
         };
-        tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all, current, ended, "logout");
+        tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all, ended, "logout");
     }
     let mut res = web::response::empty(StatusCode::NO_CONTENT);
     // Only a request that brought the cookie (from an allowed origin, checked
@@ -78,4 +82,16 @@ async fn handle(deps: &Logout, req: Request) -> Result<Response<Body>, ApiError>
         web::cookie::clear(res.headers_mut(), &deps.cookies);
     }
     Ok(res)
+}
+
+/// Ends the presented session, whatever generation the token is of (an
+/// older one is a reuse signal anyway). Returns how many ended (0 or 1).
+async fn revoke(deps: &Logout, c: &token::RefreshClaims) -> Result<usize, ApiError> {
+    let was = deps
+        .store
+        .sessions
+        .revoke(&c.sub, &c.sid)
+        .await
+        .map_err(store_error)?;
+    Ok(usize::from(was.is_some()))
 }
