@@ -491,6 +491,27 @@ impl Workload for Authorize {
     }
 }
 
+/// `GET /auth/sessions` with a login's access token: the account function
+/// verifies it and lists the user's sessions (one consistent query).
+struct Account {
+    access: String,
+}
+impl Workload for Account {
+    fn event(&mut self, _: usize) -> Value {
+        let mut ev = http_event("GET", "/auth/sessions", None);
+        ev["headers"]["authorization"] = json!(format!("Bearer {}", self.access));
+        ev
+    }
+    fn check(&mut self, _: usize, a: &Value) -> Result<(), String> {
+        let body = expect_status(a, 200)?;
+        if body["sessions"].is_array() {
+            Ok(())
+        } else {
+            Err(format!("account answered {body}"))
+        }
+    }
+}
+
 struct Me;
 impl Workload for Me {
     fn event(&mut self, _: usize) -> Value {
@@ -712,6 +733,14 @@ fn run() -> Result<(), String> {
     let mut sessions = std::mem::take(&mut login.refresh);
     let chain = sessions.pop().ok_or("no refresh token")?;
 
+    if wanted("account") {
+        let mut m = Measured::default();
+        let mut w = Account {
+            access: access.clone(),
+        };
+        bench.cold("account", runs, &mut w, &mut m)?;
+        results.push(("account", m));
+    }
     if wanted("authorizer") {
         let mut w = Authorize { access };
         let mut m = Measured::default();
