@@ -1,24 +1,23 @@
 //! The project's verifier for `scripts/peers`, which times the same token
 //! with the seed's Node library and PyJWT.
 //!
-//! * `peer_bench issue` prints `{"token", "secret", "issuer", "audience"}`:
-//!   an access token issued now (valid for 15 minutes), and how to check it;
+//! * `peer_bench issue` prints an access token issued now (valid for 15
+//!   minutes);
 //! * `peer_bench verify TOKEN ROUNDS ITERATIONS` verifies TOKEN ITERATIONS
 //!   times per round, against the clock as the authorizer does, and prints
 //!   the median nanoseconds per verify over the rounds.
 //!
+//! The key, issuer and audience come from the environment, as in every
+//! function (`JWT_ACCESS_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`);
+//! `scripts/peers` makes a fresh secret for each run.
+//!
 //! Build with `cargo build --release -p token --example peer_bench`.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use token::{AccessIssuer, AccessVerifier, unix_now};
-
-const SECRET: &str = "peer-bench-access-secret-0123456789abcdef";
-const ISSUER: &str = "https://auth.example.com";
-const AUDIENCE: &str = "https://api.example.com";
 
 /// The issuer and the verifier of one configuration.
 struct Tokens {
@@ -26,22 +25,15 @@ struct Tokens {
     verifier: AccessVerifier,
 }
 
-fn tokens() -> Tokens {
-    let env: HashMap<&str, &str> = [
-        ("JWT_ACCESS_SECRET", SECRET),
-        ("JWT_ISSUER", ISSUER),
-        ("JWT_AUDIENCE", AUDIENCE),
-    ]
-    .into();
-    Tokens {
-        issuer: AccessIssuer::from_source(&env).expect("bench config"),
-        verifier: AccessVerifier::from_source(&env).expect("bench config"),
-    }
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let tokens = tokens();
+    let tokens = match (AccessIssuer::from_env(), AccessVerifier::from_env()) {
+        (Ok(issuer), Ok(verifier)) => Tokens { issuer, verifier },
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("peer_bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["issue"] => {
             let roles = ["user".to_owned(), "admin".to_owned()];
@@ -49,13 +41,7 @@ fn main() -> ExitCode {
                 .issuer
                 .issue("user-0001", "s1", &roles, unix_now())
                 .expect("issue");
-            let out = serde_json::json!({
-                "token": issued.token,
-                "secret": SECRET,
-                "issuer": ISSUER,
-                "audience": AUDIENCE,
-            });
-            println!("{out}");
+            println!("{}", issued.token);
             ExitCode::SUCCESS
         }
         ["verify", token, rounds, iterations] => {
