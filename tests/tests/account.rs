@@ -683,6 +683,50 @@ async fn deleting_with_the_wrong_password_is_401_and_deletes_nothing() {
     assert_eq!(login_status(&t, "pia", PASSWORD).await.0, 200);
 }
 
+#[tokio::test]
+async fn wrong_passwords_on_deletion_lock_like_logins_with_429() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "yuri").await;
+    let yuri = sign_in(&t, Front::HttpApi, "yuri").await;
+    let wrong = json!({"password": "not the password at all"});
+    for _ in 0..4 {
+        let res = call(
+            &t,
+            Front::HttpApi,
+            "DELETE",
+            "/auth/account",
+            Some(&yuri.bearer()),
+            Some(&wrong),
+        )
+        .await;
+        assert_error(&res, 401, "invalid_credentials");
+    }
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "DELETE",
+        "/auth/account",
+        Some(&yuri.bearer()),
+        Some(&wrong),
+    )
+    .await;
+    assert_error(&res, 429, "too_many_attempts");
+    assert!(res.headers().contains_key(header::RETRY_AFTER));
+    // The right password is refused too while locked, and nothing is deleted.
+    let right = json!({"password": PASSWORD});
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "DELETE",
+        "/auth/account",
+        Some(&yuri.bearer()),
+        Some(&right),
+    )
+    .await;
+    assert_error(&res, 429, "too_many_attempts");
+    assert_eq!(refresh_status(&t, &yuri).await, 200);
+}
+
 // ---- disabled users ----
 
 #[tokio::test]
