@@ -353,24 +353,29 @@ impl Ctx {
 }
 
 /// Rows of one class.
-struct Table {
+pub(crate) struct Table {
     class: &'static str,
-    rows: Vec<Attack>,
+    pub(crate) rows: Vec<Attack>,
 }
 
 impl Table {
-    fn new(class: &'static str) -> Self {
+    pub(crate) fn new(class: &'static str) -> Self {
         Self {
             class,
             rows: Vec::new(),
         }
     }
 
-    fn accept(&mut self, variant: impl Into<String>, token: String) {
+    pub(crate) fn accept(&mut self, variant: impl Into<String>, token: String) {
         self.push(variant, token, Expect::Accept);
     }
 
-    fn refuse(&mut self, variant: impl Into<String>, token: String, kinds: Vec<TokenError>) {
+    pub(crate) fn refuse(
+        &mut self,
+        variant: impl Into<String>,
+        token: String,
+        kinds: Vec<TokenError>,
+    ) {
         self.push(variant, token, Expect::Refuse(kinds));
     }
 
@@ -391,13 +396,13 @@ fn any() -> Vec<TokenError> {
 
 /// For an `alg` that is not a registered JWA name (or not a string at all):
 /// an unknown algorithm or a malformed header, either is fine.
-fn bad_alg() -> Vec<TokenError> {
+pub(crate) fn bad_alg() -> Vec<TokenError> {
     vec![TokenError::WrongAlgorithm, TokenError::Malformed]
 }
 
 /// For a signature that is not 32 bytes of base64url: it does not verify,
 /// or it is not even a signature.
-fn bad_sig() -> Vec<TokenError> {
+pub(crate) fn bad_sig() -> Vec<TokenError> {
     vec![TokenError::BadSignature, TokenError::Malformed]
 }
 

@@ -5,6 +5,7 @@
 //!   and the token issuers and verifiers built from it;
 //! * [`attack_tokens`]: the attack tokens, one table per class, that the
 //!   token crate's tests and the authorizer's tests both run;
+//! * [`es256_attacks`]: the same for an ES256 verifier;
 //! * [`jwt`]: base64url and surgery on a token's segments;
 //! * [`events`]: API Gateway requests built from the real event files in
 //!   `tests/events/` (the ones `cargo lambda invoke --data-file` takes), and
@@ -14,6 +15,7 @@
 //! in the `integration-tests` crate, which needs the AWS SDK.
 
 pub mod attack_tokens;
+pub mod es256_attacks;
 pub mod events;
 pub mod fixed;
 pub mod jwt;

@@ -35,16 +35,59 @@ pub fn leeway(src: &impl Source) -> Result<Duration, ConfigError> {
     duration(src, "JWT_LEEWAY", "5s", Duration::ZERO, MAX_LEEWAY)
 }
 
-/// The variables of one kind of HS256 token and its lifetime's bounds.
+/// The variables of one kind of token and its lifetime's bounds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Kind {
     pub use_: TokenUse,
     pub secret: &'static str,
     pub previous: &'static str,
+    /// The ES256 variables, for the kind that may be ES256 (access tokens);
+    /// refresh tokens are always HS256.
+    pub ec: Option<EcVars>,
     pub ttl_var: &'static str,
     pub ttl_default: &'static str,
     pub ttl_min: Duration,
     pub ttl_max: Duration,
+}
+
+/// Where an ES256 kind's algorithm and keys are read from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EcVars {
+    pub algorithm: &'static str,
+    pub private: &'static str,
+    pub public: &'static str,
+    pub previous: &'static str,
+}
+
+/// The signature algorithm of a kind of token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Hs256,
+    Es256,
+}
+
+impl Algorithm {
+    /// The `alg` of a JWS header.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Hs256 => "HS256",
+            Algorithm::Es256 => "ES256",
+        }
+    }
+
+    /// Bytes of a signature: an HMAC-SHA256, or ES256's `r || s`.
+    pub(crate) fn signature_bytes(self) -> usize {
+        match self {
+            Algorithm::Hs256 => 32,
+            Algorithm::Es256 => 64,
+        }
+    }
+
+    /// The access tokens' algorithm (`JWT_ACCESS_ALGORITHM`, `HS256` by
+    /// default), spelled exactly as in a JWS header.
+    pub fn of_access_tokens(src: &impl Source) -> Result<Self, ConfigError> {
+        ACCESS.algorithm(src)
+    }
 }
 
 const DAY: u64 = 24 * 3600;
@@ -53,6 +96,12 @@ pub(crate) const ACCESS: Kind = Kind {
     use_: TokenUse::Access,
     secret: "JWT_ACCESS_SECRET",
     previous: "JWT_ACCESS_SECRET_PREVIOUS",
+    ec: Some(EcVars {
+        algorithm: "JWT_ACCESS_ALGORITHM",
+        private: "JWT_ACCESS_PRIVATE_KEY",
+        public: "JWT_ACCESS_PUBLIC_KEY",
+        previous: "JWT_ACCESS_PUBLIC_KEY_PREVIOUS",
+    }),
     ttl_var: "ACCESS_TOKEN_TTL",
     ttl_default: "15m",
     ttl_min: Duration::from_secs(30),
@@ -63,6 +112,7 @@ pub(crate) const REFRESH: Kind = Kind {
     use_: TokenUse::Refresh,
     secret: "JWT_REFRESH_SECRET",
     previous: "JWT_REFRESH_SECRET_PREVIOUS",
+    ec: None,
     ttl_var: "REFRESH_TOKEN_TTL",
     ttl_default: "7d",
     ttl_min: Duration::from_secs(60),
@@ -70,6 +120,22 @@ pub(crate) const REFRESH: Kind = Kind {
 };
 
 impl Kind {
+    /// This kind's algorithm: always HS256 for a kind without ES256
+    /// variables.
+    pub fn algorithm(&self, src: &impl Source) -> Result<Algorithm, ConfigError> {
+        let Some(ec) = self.ec else {
+            return Ok(Algorithm::Hs256);
+        };
+        match src.get(ec.algorithm).as_deref().map(str::trim) {
+            None | Some("" | "HS256") => Ok(Algorithm::Hs256),
+            Some("ES256") => Ok(Algorithm::Es256),
+            Some(_) => Err(ConfigError::Invalid {
+                var: ec.algorithm,
+                expected: "HS256 or ES256",
+            }),
+        }
+    }
+
     /// This kind's lifetime, in seconds.
     pub fn ttl_secs(&self, src: &impl Source) -> Result<u64, ConfigError> {
         duration(
@@ -109,6 +175,27 @@ mod tests {
             Parties::from_source(&map(&[("JWT_ISSUER", "  "), ("JWT_AUDIENCE", "a")])),
             Err(ConfigError::Empty { var: "JWT_ISSUER" })
         );
+    }
+
+    #[test]
+    fn the_access_algorithm_is_hs256_unless_es256_is_named() {
+        let alg = |v| Algorithm::of_access_tokens(&map(&[("JWT_ACCESS_ALGORITHM", v)]));
+        assert_eq!(Algorithm::of_access_tokens(&map(&[])), Ok(Algorithm::Hs256));
+        assert_eq!(alg("HS256"), Ok(Algorithm::Hs256));
+        assert_eq!(alg("ES256"), Ok(Algorithm::Es256));
+        for bad in ["es256", "RS256", "none", "HS512"] {
+            assert_eq!(
+                alg(bad),
+                Err(ConfigError::Invalid {
+                    var: "JWT_ACCESS_ALGORITHM",
+                    expected: "HS256 or ES256"
+                }),
+                "{bad}"
+            );
+        }
+        // Refresh tokens are HS256 whatever the access tokens use.
+        let es = map(&[("JWT_ACCESS_ALGORITHM", "ES256")]);
+        assert_eq!(REFRESH.algorithm(&es), Ok(Algorithm::Hs256));
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub enum TokenError {
     TooLarge { max: usize },
     #[error("token is malformed")]
     Malformed,
-    #[error("token uses an algorithm other than HS256")]
+    #[error("token uses an algorithm this service does not accept")]
     WrongAlgorithm,
     #[error("token names no key or a key we do not know")]
     UnknownKey,

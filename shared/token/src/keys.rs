@@ -1,7 +1,8 @@
-//! HS256 secrets and keys with ids. The current key signs and verifies; the
-//! previous one (during a rotation) only verifies. The key id is derived from
-//! the secret, so changing a secret changes the id and a verifier can pick the
-//! key without trying each one.
+//! Keys with ids, for both algorithms. The current key signs and verifies;
+//! the previous one (during a rotation) only verifies. The key id is derived
+//! from the key (a labelled hash of an HS256 secret, the RFC 7638 thumbprint
+//! of an ES256 public key), so changing a key changes the id and a verifier
+//! can pick the key without trying each one.
 
 use std::fmt;
 
@@ -10,7 +11,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use config::{ConfigError, Source};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::EncodingKey;
+use p256::ecdsa::signature::Verifier as _;
+use p256::ecdsa::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
+
+use crate::config::Algorithm;
+use crate::ec;
 
 /// Minimum length of a signing secret, in bytes (RFC 7518 §3.2: a key of the
 /// same size as the hash output, 256 bits, at least).
@@ -119,44 +125,83 @@ pub fn key_id(secret: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..9])
 }
 
-/// One prepared key: its id and the HMAC-SHA256 state after the key has
-/// been absorbed, so that verifying a token only hashes the token.
+/// One prepared key: its id, the header we write for it, and what checks a
+/// signature: the HMAC-SHA256 state after the secret has been absorbed (so
+/// verifying a token only hashes the token), or a P-256 public key.
 pub struct Key {
     pub(crate) kid: String,
     /// The header segment this service writes for this key, base64url: a
     /// token that carries exactly it needs no header parsing.
     header: String,
-    mac: Hmac<Sha256>,
+    check: Check,
+}
+
+enum Check {
+    Hmac(Hmac<Sha256>),
+    Es256(VerifyingKey),
 }
 
 impl Key {
-    fn new(secret: &Secret) -> Self {
+    fn hmac(secret: &Secret) -> Self {
         let kid = key_id(secret.expose());
         Self {
-            header: header_segment(&kid),
+            header: header_segment(Algorithm::Hs256, &kid),
             kid,
             // HMAC takes keys of any length; the config refuses short ones.
-            mac: Hmac::new_from_slice(secret.expose()).expect("HMAC accepts any key length"),
+            check: Check::Hmac(
+                Hmac::new_from_slice(secret.expose()).expect("HMAC accepts any key length"),
+            ),
         }
     }
 
-    /// Whether `signature` is the HMAC-SHA256 of `signed` under this key,
-    /// compared in constant time.
+    fn es256(key: VerifyingKey) -> Self {
+        let kid = ec::thumbprint(&key);
+        Self {
+            header: header_segment(Algorithm::Es256, &kid),
+            kid,
+            check: Check::Es256(key),
+        }
+    }
+
+    /// Whether `signature` (already the algorithm's length) signs `signed`
+    /// under this key. HMACs compare in constant time; an ES256 signature
+    /// must be `r || s` with both in `[1, n - 1]` (`Signature::from_slice`
+    /// refuses anything else) before the curve arithmetic runs.
     pub(crate) fn signs(&self, signed: &[u8], signature: &[u8]) -> bool {
-        let mut mac = self.mac.clone();
-        mac.update(signed);
-        mac.verify_slice(signature).is_ok()
+        match &self.check {
+            Check::Hmac(mac) => {
+                let mut mac = mac.clone();
+                mac.update(signed);
+                mac.verify_slice(signature).is_ok()
+            }
+            Check::Es256(key) => {
+                Signature::from_slice(signature).is_ok_and(|sig| key.verify(signed, &sig).is_ok())
+            }
+        }
     }
 
     /// The key's id, as it appears in a token header.
     pub fn kid(&self) -> &str {
         &self.kid
     }
+
+    /// The public key, for a JWKS; `None` for a secret.
+    pub fn public(&self) -> Option<&VerifyingKey> {
+        match &self.check {
+            Check::Es256(key) => Some(key),
+            Check::Hmac(_) => None,
+        }
+    }
 }
 
-/// The header segment `jsonwebtoken` writes for an HS256 token with `kid`.
-fn header_segment(kid: &str) -> String {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+/// The header segment this service writes: `jsonwebtoken`'s for HS256
+/// (`{"typ":"JWT","alg":..,"kid":..}`), the same shape for ES256.
+pub(crate) fn header_segment(alg: Algorithm, kid: &str) -> String {
+    let alg = match alg {
+        Algorithm::Hs256 => jsonwebtoken::Algorithm::HS256,
+        Algorithm::Es256 => jsonwebtoken::Algorithm::ES256,
+    };
+    let mut header = jsonwebtoken::Header::new(alg);
     header.kid = Some(kid.to_owned());
     let json = serde_json::to_vec(&header).unwrap_or_default();
     URL_SAFE_NO_PAD.encode(json)
@@ -166,21 +211,44 @@ fn header_segment(kid: &str) -> String {
 pub(crate) struct SigningKey {
     pub(crate) var: &'static str,
     pub(crate) kid: String,
-    pub(crate) encoding: EncodingKey,
+    pub(crate) with: Signing,
+}
+
+pub(crate) enum Signing {
+    /// Through `jsonwebtoken`.
+    Hmac(EncodingKey),
+    /// With `p256` directly, and the header segment written once.
+    Es256 {
+        key: p256::ecdsa::SigningKey,
+        header: String,
+    },
 }
 
 impl SigningKey {
-    pub(crate) fn new(var: &'static str, secret: &Secret) -> Self {
+    pub(crate) fn hmac(var: &'static str, secret: &Secret) -> Self {
         Self {
             var,
             kid: key_id(secret.expose()),
-            encoding: EncodingKey::from_secret(secret.expose()),
+            with: Signing::Hmac(EncodingKey::from_secret(secret.expose())),
+        }
+    }
+
+    pub(crate) fn es256(var: &'static str, key: p256::ecdsa::SigningKey) -> Self {
+        let kid = ec::thumbprint(key.verifying_key());
+        Self {
+            var,
+            with: Signing::Es256 {
+                header: header_segment(Algorithm::Es256, &kid),
+                key,
+            },
+            kid,
         }
     }
 }
 
 /// The keys that verify one kind of token, prepared once at cold start.
 pub struct KeySet {
+    pub(crate) alg: Algorithm,
     current: Key,
     previous: Option<Key>,
     /// The variables the keys came from, current first.
@@ -190,33 +258,51 @@ pub struct KeySet {
 impl KeySet {
     pub fn new(secrets: &KeySecrets, vars: [&'static str; 2]) -> Self {
         Self {
-            current: Key::new(&secrets.current),
-            previous: secrets.previous.as_ref().map(Key::new),
+            alg: Algorithm::Hs256,
+            current: Key::hmac(&secrets.current),
+            previous: secrets.previous.as_ref().map(Key::hmac),
             vars,
         }
     }
 
+    pub fn es256(
+        current: VerifyingKey,
+        previous: Option<VerifyingKey>,
+        vars: [&'static str; 2],
+    ) -> Self {
+        Self {
+            alg: Algorithm::Es256,
+            current: Key::es256(current),
+            previous: previous.map(Key::es256),
+            vars,
+        }
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &Key> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
+    }
+
     /// Each key with the variable it came from.
     pub fn held(&self) -> Vec<HeldKey> {
-        std::iter::once(&self.current)
-            .chain(self.previous.as_ref())
+        self.keys()
             .zip(self.vars)
             .map(|(k, var)| (var, k.kid.clone()))
             .collect()
     }
 
+    /// The keys, current first.
+    pub fn all(&self) -> impl Iterator<Item = &Key> {
+        self.keys()
+    }
+
     /// The key a token's `kid` names, if it is one of ours.
     pub fn find(&self, kid: &str) -> Option<&Key> {
-        std::iter::once(&self.current)
-            .chain(self.previous.as_ref())
-            .find(|k| k.kid == kid)
+        self.keys().find(|k| k.kid == kid)
     }
 
     /// The key whose own header segment is exactly `segment`, if any.
     pub(crate) fn by_header(&self, segment: &str) -> Option<&Key> {
-        std::iter::once(&self.current)
-            .chain(self.previous.as_ref())
-            .find(|k| k.header == segment)
+        self.keys().find(|k| k.header == segment)
     }
 }
 

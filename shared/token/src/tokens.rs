@@ -13,9 +13,10 @@ use config::{ConfigError, Env, Source};
 use serde::Serialize;
 
 use crate::claims::{AccessClaims, RawClaims, RefreshClaims, TokenUse};
-use crate::config::{ACCESS, Kind, Parties, REFRESH, leeway};
+use crate::config::{ACCESS, Algorithm, Kind, Parties, REFRESH, leeway};
+use crate::ec;
 use crate::error::{Claim, TokenError};
-use crate::keys::{HeldKey, KeySecrets, KeySet, Secret, SigningKey};
+use crate::keys::{HeldKey, KeySecrets, KeySet, Secret, Signing, SigningKey};
 
 /// Tokens longer than this are refused before any decoding: ours are well
 /// under 1 KiB, and API Gateway headers are capped near this size anyway.
@@ -40,8 +41,9 @@ pub struct Issued {
     pub expires_in: u64,
 }
 
-/// Signs one kind of token with the current key. Signing goes through
-/// `jsonwebtoken`.
+/// Signs one kind of token with the current key: HS256 through
+/// `jsonwebtoken`, ES256 with `p256` (RFC 6979 deterministic nonces, the
+/// fixed-size `r || s` signature JWS wants).
 struct Signer {
     key: SigningKey,
     parties: Parties,
@@ -50,17 +52,38 @@ struct Signer {
 
 impl Signer {
     fn from_source(src: &impl Source, kind: Kind) -> Result<Self, ConfigError> {
+        let key = match (kind.algorithm(src)?, kind.ec) {
+            (Algorithm::Es256, Some(ec)) => {
+                SigningKey::es256(ec.private, ec::read_private(src, ec.private)?)
+            }
+            _ => SigningKey::hmac(kind.secret, &Secret::required(src, kind.secret)?),
+        };
         Ok(Self {
-            key: SigningKey::new(kind.secret, &Secret::required(src, kind.secret)?),
+            key,
             parties: Parties::from_source(src)?,
             ttl_secs: kind.ttl_secs(src)?,
         })
     }
 
     fn sign(&self, claims: &impl Serialize) -> Result<String, TokenError> {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-        header.kid = Some(self.key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key.encoding).map_err(|_| TokenError::Signing)
+        match &self.key.with {
+            Signing::Hmac(encoding) => {
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+                header.kid = Some(self.key.kid.clone());
+                jsonwebtoken::encode(&header, claims, encoding).map_err(|_| TokenError::Signing)
+            }
+            Signing::Es256 { key, header } => {
+                use p256::ecdsa::signature::Signer as _;
+                let payload = serde_json::to_vec(claims).map_err(|_| TokenError::Signing)?;
+                let mut token = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
+                let signature: p256::ecdsa::Signature = key
+                    .try_sign(token.as_bytes())
+                    .map_err(|_| TokenError::Signing)?;
+                token.push('.');
+                token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+                Ok(token)
+            }
+        }
     }
 }
 
@@ -100,18 +123,24 @@ struct Header<'a> {
     kid: Option<Cow<'a, str>>,
 }
 
-/// Bytes of an HS256 signature, and of its unpadded base64url form.
-const SIGNATURE_BYTES: usize = 32;
-const SIGNATURE_CHARS: usize = 43;
+/// Bytes of the longest signature (ES256's `r || s`).
+const MAX_SIGNATURE_BYTES: usize = 64;
 
 impl Verifier {
     fn from_source(src: &impl Source, kind: Kind) -> Result<Self, ConfigError> {
-        Ok(Self {
-            use_: kind.use_,
-            keys: KeySet::new(
+        let keys = match (kind.algorithm(src)?, kind.ec) {
+            (Algorithm::Es256, Some(ec)) => {
+                let (current, previous) = ec::read_publics(src, ec.public, ec.previous)?;
+                KeySet::es256(current, previous, [ec.public, ec.previous])
+            }
+            _ => KeySet::new(
                 &KeySecrets::read(src, kind.secret, kind.previous)?,
                 [kind.secret, kind.previous],
             ),
+        };
+        Ok(Self {
+            use_: kind.use_,
+            keys,
             parties: Parties::from_source(src)?,
             leeway_secs: leeway(src)?.as_secs(),
             max_lifetime_secs: kind.ttl_secs(src)?,
@@ -139,10 +168,13 @@ impl Verifier {
             None => self.key_of(header)?,
         };
 
-        let mut mac = [0u8; SIGNATURE_BYTES];
-        let signature_ok = signature.len() == SIGNATURE_CHARS
-            && URL_SAFE_NO_PAD.decode_slice(signature, &mut mac) == Ok(SIGNATURE_BYTES)
-            && key.signs(signed.as_bytes(), &mac);
+        // Exactly the algorithm's length in canonical base64url: a DER
+        // signature, a padded or truncated one never reaches the key.
+        let bytes = self.keys.alg.signature_bytes();
+        let mut buf = [0u8; MAX_SIGNATURE_BYTES];
+        let signature_ok = signature.len() == (bytes * 4).div_ceil(3)
+            && URL_SAFE_NO_PAD.decode_slice(signature, &mut buf) == Ok(bytes)
+            && key.signs(signed.as_bytes(), &buf[..bytes]);
         if !signature_ok {
             return Err(TokenError::BadSignature);
         }
@@ -188,7 +220,7 @@ impl Verifier {
         let json = decode_segment(segment)?;
         let header: Header<'_> =
             serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
-        if header.alg != "HS256" {
+        if header.alg != self.keys.alg.name() {
             return Err(TokenError::WrongAlgorithm);
         }
         if !header.typ.is_none_or(|t| t.eq_ignore_ascii_case("JWT")) {

@@ -20,3 +20,18 @@ pub fn keys() -> attack_tokens::Keys<'static> {
         now: NOW,
     }
 }
+
+/// What the ES256 attack tokens are crafted against: the keys of
+/// [`testkit::fixed::es256_env`].
+pub fn es_keys() -> testkit::es256_attacks::EsKeys<'static> {
+    use testkit::fixed::{ES_PRIVATE_KEY, ES_PRIVATE_KEY_2, P384_PRIVATE_KEY};
+    testkit::es256_attacks::EsKeys {
+        private_pem: ES_PRIVATE_KEY,
+        other_private_pem: ES_PRIVATE_KEY_2,
+        p384_private_pem: P384_PRIVATE_KEY,
+        refresh_secret: REFRESH,
+        issuer: testkit::fixed::ISSUER,
+        audience: testkit::fixed::AUDIENCE,
+        now: NOW,
+    }
+}

@@ -1,0 +1,198 @@
+//! ES256 keys: a P-256 private key that signs (login and refresh only) and
+//! the public keys that verify (the authorizer, `account`, `jwks`). The
+//! curve arithmetic is RustCrypto's `p256` (ARCHITECTURE.md, "Dependencies",
+//! says why); this module only reads keys, names them and publishes them.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use config::{ConfigError, Source};
+use p256::ecdsa::{SigningKey, VerifyingKey};
+use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The DER inside the first PEM block labelled `label`. Tolerates what
+/// deploy tooling does to a multi-line value: `\n` written as two
+/// characters, or the lines run together with spaces.
+fn pem_der(text: &str, label: &str) -> Option<Vec<u8>> {
+    let text = text.replace("\\n", "\n");
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let body = text.split_once(&begin)?.1.split_once(&end)?.0;
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    STANDARD.decode(b64).ok()
+}
+
+/// The private key in `var`: PKCS#8 PEM of a P-256 key. Anything else (an
+/// RSA key, another curve, a public key, SEC1 `EC PRIVATE KEY`) refuses to
+/// start, naming the variable and never showing the value.
+pub fn read_private(src: &impl Source, var: &'static str) -> Result<SigningKey, ConfigError> {
+    let text = src
+        .get(var)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing { var })?;
+    pem_der(&text, "PRIVATE KEY")
+        .and_then(|der| SigningKey::from_pkcs8_der(&der).ok())
+        .ok_or(ConfigError::Invalid {
+            var,
+            expected: "a P-256 private key, PKCS#8 PEM (BEGIN PRIVATE KEY)",
+        })
+}
+
+/// The public key in `var`, if set: SPKI PEM of a P-256 key.
+pub fn read_public(
+    src: &impl Source,
+    var: &'static str,
+) -> Result<Option<VerifyingKey>, ConfigError> {
+    let Some(text) = src.get(var).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    pem_der(&text, "PUBLIC KEY")
+        .and_then(|der| VerifyingKey::from_public_key_der(&der).ok())
+        .map(Some)
+        .ok_or(ConfigError::Invalid {
+            var,
+            expected: "a P-256 public key, SPKI PEM (BEGIN PUBLIC KEY)",
+        })
+}
+
+/// The verifying keys of one deployment: the current one and, during a
+/// rotation, the previous one (never the same key twice).
+pub fn read_publics(
+    src: &impl Source,
+    current: &'static str,
+    previous: &'static str,
+) -> Result<(VerifyingKey, Option<VerifyingKey>), ConfigError> {
+    let cur = read_public(src, current)?.ok_or(ConfigError::Missing { var: current })?;
+    let prev = read_public(src, previous)?;
+    if prev.as_ref() == Some(&cur) {
+        return Err(ConfigError::SecretReused {
+            a: current,
+            b: previous,
+        });
+    }
+    Ok((cur, prev))
+}
+
+/// A public key as a JWK (RFC 7517/7518): only the public members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jwk {
+    pub kty: &'static str,
+    pub crv: &'static str,
+    pub x: String,
+    pub y: String,
+    pub kid: String,
+    pub alg: &'static str,
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+}
+
+/// The affine coordinates of `key`, base64url, 43 characters each.
+fn coordinates(key: &VerifyingKey) -> (String, String) {
+    let point = key.to_encoded_point(false);
+    // An uncompressed point of a valid key always has both coordinates.
+    let x = point.x().map(|x| URL_SAFE_NO_PAD.encode(x));
+    let y = point.y().map(|y| URL_SAFE_NO_PAD.encode(y));
+    (x.unwrap_or_default(), y.unwrap_or_default())
+}
+
+/// The key's id: its RFC 7638 JWK thumbprint, the SHA-256 of the required
+/// members in lexical order with no whitespace, base64url (43 characters).
+pub fn thumbprint(key: &VerifyingKey) -> String {
+    let (x, y) = coordinates(key);
+    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The JWK a JWKS publishes for `key`.
+pub fn jwk(key: &VerifyingKey) -> Jwk {
+    let (x, y) = coordinates(key);
+    Jwk {
+        kty: "EC",
+        crv: "P-256",
+        x,
+        y,
+        kid: thumbprint(key),
+        alg: "ES256",
+        use_: "sig",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    // The P-256 key of RFC 7515 Appendix A.3. RFC 7638's own example is an
+    // RSA key; the e2e run checks our `kid` against `jose`'s
+    // `calculateJwkThumbprint` of the published key.
+    const A3_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+    const A3_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+
+    fn a3() -> VerifyingKey {
+        let mut sec1 = vec![4u8];
+        sec1.extend(URL_SAFE_NO_PAD.decode(A3_X).unwrap());
+        sec1.extend(URL_SAFE_NO_PAD.decode(A3_Y).unwrap());
+        VerifyingKey::from_sec1_bytes(&sec1).unwrap()
+    }
+
+    #[test]
+    fn the_jwk_has_the_coordinates_and_only_public_members() {
+        let jwk = serde_json::to_value(jwk(&a3())).unwrap();
+        assert_eq!(jwk["x"], A3_X);
+        assert_eq!(jwk["y"], A3_Y);
+        assert_eq!(jwk["kty"], "EC");
+        assert_eq!(jwk["crv"], "P-256");
+        assert_eq!(jwk["alg"], "ES256");
+        assert_eq!(jwk["use"], "sig");
+        assert!(jwk.get("d").is_none());
+        let members: Vec<_> = jwk.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(members, ["alg", "crv", "kid", "kty", "use", "x", "y"]);
+    }
+
+    #[test]
+    fn the_thumbprint_hashes_the_canonical_members() {
+        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{A3_X}","y":"{A3_Y}"}}"#);
+        let expected = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+        assert_eq!(thumbprint(&a3()), expected);
+        assert_eq!(thumbprint(&a3()).len(), 43);
+    }
+
+    #[test]
+    fn pem_survives_escaped_newlines_and_joined_lines() {
+        let body = STANDARD.encode(b"0123456789");
+        let pem = format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n");
+        for text in [
+            pem.clone(),
+            pem.replace('\n', "\\n"),
+            pem.replace('\n', " "),
+        ] {
+            assert_eq!(
+                pem_der(&text, "PUBLIC KEY").as_deref(),
+                Some(&b"0123456789"[..])
+            );
+        }
+        assert_eq!(pem_der(&pem, "PRIVATE KEY"), None);
+    }
+
+    #[test]
+    fn a_bad_key_names_the_variable_and_not_the_value() {
+        let bad = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----";
+        let m: HashMap<&str, &str> = [("K", bad)].into();
+        let e = read_public(&m, "K").unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { var: "K", .. }));
+        assert!(!e.to_string().contains("bm90IGEga2V5"));
+        let m: HashMap<&str, &str> = [("K", bad)].into();
+        assert!(matches!(
+            read_private(&m, "K"),
+            Err(ConfigError::Invalid { var: "K", .. })
+        ));
+        let m: HashMap<&str, &str> = HashMap::new();
+        assert_eq!(
+            read_private(&m, "K").unwrap_err(),
+            ConfigError::Missing { var: "K" }
+        );
+        assert_eq!(read_public(&m, "K"), Ok(None));
+    }
+}
