@@ -131,25 +131,42 @@ impl config::Source for Recording {
     }
 }
 
+/// The access tokens' algorithm a reading or a template is evaluated for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alg {
+    Hs256,
+    Es256,
+}
+
+const ALGS: [Alg; 2] = [Alg::Hs256, Alg::Es256];
+
 /// Every variable `build` asks for, given a valid value for each required
-/// one.
-fn read_by(build: impl FnOnce(&Recording)) -> BTreeSet<String> {
+/// one, with access tokens of `alg`.
+fn read_by(alg: Alg, build: impl FnOnce(&Recording)) -> BTreeSet<String> {
+    let mut values: std::collections::HashMap<&'static str, &'static str> = [
+        (
+            "JWT_ACCESS_SECRET",
+            "template-test-access-secret-0123456789ab",
+        ),
+        (
+            "JWT_REFRESH_SECRET",
+            "template-test-refresh-secret-0123456789a",
+        ),
+        ("JWT_ISSUER", "https://auth.example.com"),
+        ("JWT_AUDIENCE", "https://api.example.com"),
+        ("USERS_TABLE", "u"),
+        ("SESSIONS_TABLE", "s"),
+    ]
+    .into();
+    if alg == Alg::Es256 {
+        values.extend([
+            ("JWT_ACCESS_ALGORITHM", "ES256"),
+            ("JWT_ACCESS_PRIVATE_KEY", testkit::fixed::ES_PRIVATE_KEY),
+            ("JWT_ACCESS_PUBLIC_KEY", testkit::fixed::ES_PUBLIC_KEY),
+        ]);
+    }
     let r = Recording {
-        values: [
-            (
-                "JWT_ACCESS_SECRET",
-                "template-test-access-secret-0123456789ab",
-            ),
-            (
-                "JWT_REFRESH_SECRET",
-                "template-test-refresh-secret-0123456789a",
-            ),
-            ("JWT_ISSUER", "https://auth.example.com"),
-            ("JWT_AUDIENCE", "https://api.example.com"),
-            ("USERS_TABLE", "u"),
-            ("SESSIONS_TABLE", "s"),
-        ]
-        .into(),
+        values,
         asked: Default::default(),
     };
     build(&r);
@@ -165,29 +182,54 @@ fn client() -> accounts::client::LazyClient {
 }
 
 /// Every variable function `F` reads when it starts.
-fn reads<F: handlers::FromEnv>() -> BTreeSet<String> {
-    read_by(|r| {
+fn reads<F: handlers::FromEnv>(alg: Alg) -> BTreeSet<String> {
+    read_by(alg, |r| {
         F::from_source(r, client()).expect("a valid configuration");
     })
 }
 
 /// What each function's code reads, by its logical id in the template.
-fn read_by_each_function() -> Vec<(&'static str, BTreeSet<String>)> {
-    let authorizer = read_by(|r| {
+fn read_by_each_function(alg: Alg) -> Vec<(&'static str, BTreeSet<String>)> {
+    let authorizer = read_by(alg, |r| {
         authorizer::Authorizer::from_source(r).expect("authorizer config");
     });
+    let jwks = read_by(alg, |r| {
+        token::Published::from_source(r).expect("jwks config");
+    });
     vec![
-        ("RegisterFunction", reads::<handlers::Register>()),
-        ("LoginFunction", reads::<handlers::Login>()),
-        ("RefreshFunction", reads::<handlers::Refresh>()),
-        ("LogoutFunction", reads::<handlers::Logout>()),
-        ("AccountFunction", reads::<handlers::Account>()),
+        ("RegisterFunction", reads::<handlers::Register>(alg)),
+        ("LoginFunction", reads::<handlers::Login>(alg)),
+        ("RefreshFunction", reads::<handlers::Refresh>(alg)),
+        ("LogoutFunction", reads::<handlers::Logout>(alg)),
+        ("AccountFunction", reads::<handlers::Account>(alg)),
         ("AuthorizerFunction", authorizer),
+        ("JwksFunction", jwks),
         ("MeFunction", BTreeSet::new()),
     ]
 }
 
-fn template_env(function: &str) -> BTreeSet<String> {
+/// A variable's template value when the stack uses `alg`: `!If
+/// [UsesES256|UsesHS256, a, b]` is evaluated, and `!Ref AWS::NoValue` is no
+/// value at all.
+fn value_for(alg: Alg, value: &Value) -> Option<&Value> {
+    let value = match value {
+        Value::Tagged(t) if t.tag == "!If" => {
+            let args = t.value.as_sequence().expect("!If arguments");
+            let es256 = match args[0].as_str() {
+                Some("UsesES256") => true,
+                Some("UsesHS256") => false,
+                _ => return Some(value),
+            };
+            &args[if es256 == (alg == Alg::Es256) { 1 } else { 2 }]
+        }
+        other => other,
+    };
+    let no_value = matches!(value, Value::Tagged(t)
+        if t.tag == "!Ref" && t.value.as_str() == Some("AWS::NoValue"));
+    (!no_value).then_some(value)
+}
+
+fn template_env_for(function: &str, alg: Alg) -> BTreeSet<String> {
     let t = template();
     let global = t["Globals"]["Function"]["Environment"]["Variables"]
         .as_mapping()
@@ -200,16 +242,54 @@ fn template_env(function: &str) -> BTreeSet<String> {
         .chain(own)
         .flat_map(|m| {
             m.into_iter()
+                .filter(|(_, v)| value_for(alg, v).is_some())
                 .filter_map(|(k, _)| k.as_str().map(str::to_owned))
         })
         .collect()
 }
 
+/// A function's variables with the default (HS256) parameters.
+fn template_env(function: &str) -> BTreeSet<String> {
+    template_env_for(function, Alg::Hs256)
+}
+
 #[test]
-fn each_function_gets_exactly_the_variables_its_code_reads() {
-    for (function, reads) in read_by_each_function() {
-        assert_eq!(template_env(function), reads, "{function}");
+fn each_function_gets_exactly_the_variables_its_code_reads_with_either_algorithm() {
+    for alg in ALGS {
+        for (function, reads) in read_by_each_function(alg) {
+            assert_eq!(template_env_for(function, alg), reads, "{function} {alg:?}");
+        }
     }
+}
+
+#[test]
+fn only_login_and_refresh_receive_the_private_key_and_no_es256_function_a_secret() {
+    for (function, _) in read_by_each_function(Alg::Es256) {
+        let env = template_env_for(function, Alg::Es256);
+        assert_eq!(
+            env.contains("JWT_ACCESS_PRIVATE_KEY"),
+            ["LoginFunction", "RefreshFunction"].contains(&function),
+            "{function}"
+        );
+        assert!(!env.contains("JWT_ACCESS_SECRET"), "{function}");
+        assert!(!env.contains("JWT_ACCESS_SECRET_PREVIOUS"), "{function}");
+    }
+    let jwks = template_env_for("JwksFunction", Alg::Es256);
+    assert_eq!(
+        jwks,
+        BTreeSet::from(
+            [
+                "JWT_ISSUER",
+                "JWT_ACCESS_ALGORITHM",
+                "JWT_ACCESS_PUBLIC_KEY",
+                "JWT_ACCESS_PUBLIC_KEY_PREVIOUS"
+            ]
+            .map(str::to_owned)
+        )
+    );
+    let t = template();
+    let jwks_policies = &t["Resources"]["JwksFunction"]["Properties"]["Policies"];
+    assert!(jwks_policies.is_null(), "the jwks function needs no IAM action");
 }
 
 #[test]
@@ -222,7 +302,7 @@ fn every_function_of_the_template_is_checked() {
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
         .filter_map(|(k, _)| k.as_str())
         .collect();
-    let checked: BTreeSet<&str> = read_by_each_function()
+    let checked: BTreeSet<&str> = read_by_each_function(Alg::Hs256)
         .into_iter()
         .map(|(f, _)| f)
         .collect();
@@ -276,7 +356,7 @@ fn signing_secrets_are_generated_by_the_stack_never_typed_at_deploy() {
         for function in functions() {
             let value =
                 &t["Resources"][function.as_str()]["Properties"]["Environment"]["Variables"][var];
-            if !value.is_null() {
+            if let Some(value) = value_for(Alg::Hs256, value).filter(|v| !v.is_null()) {
                 assert_eq!(
                     tagged(value, "!Sub").as_str(),
                     Some(reference.as_str()),
@@ -340,6 +420,8 @@ fn every_route_is_behind_the_authorizer_unless_it_is_a_public_auth_route() {
         "/auth/login",
         "/auth/refresh",
         "/auth/logout",
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
     ];
     let routes = routes();
     assert!(routes.iter().any(|(_, _, p, _)| p == "/me"), "{routes:?}");
@@ -360,6 +442,11 @@ fn every_route_is_behind_the_authorizer_unless_it_is_a_public_auth_route() {
                 !public.contains(&path.as_str()) && !verifies_itself,
                 "{f} {path}"
             ),
+            // API Gateway's JWT authorizer, chosen per route: the example.
+            Some("GatewayJwt") => assert_eq!(
+                (f.as_str(), path.as_str()),
+                ("MeFunction", "/me/gateway-jwt")
+            ),
             Some(other) => panic!("{f} {path}: unexpected authorizer {other}"),
         }
     }
@@ -376,6 +463,21 @@ fn every_route_is_behind_the_authorizer_unless_it_is_a_public_auth_route() {
             "{path}"
         );
     }
+}
+
+#[test]
+fn the_gateway_jwt_authorizer_checks_our_issuer_and_audience() {
+    let t = template();
+    let jwt = &t["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"]["GatewayJwt"];
+    assert_eq!(
+        str_at(jwt, &["IdentitySource"]),
+        "$request.header.Authorization"
+    );
+    let config = &jwt["JwtConfiguration"];
+    assert_eq!(tagged(&config["issuer"], "!Ref").as_str(), Some("JwtIssuer"));
+    let audience = config["audience"].as_sequence().expect("a list");
+    assert_eq!(audience.len(), 1);
+    assert_eq!(tagged(&audience[0], "!Ref").as_str(), Some("JwtAudience"));
 }
 
 #[test]
