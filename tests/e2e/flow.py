@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import browser
+import interop
 import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,7 +219,22 @@ def startup_refusals():
         ("JWT_REFRESH_SECRET", "equal to JWT_ACCESS_SECRET",
          {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": good_access}, {"login", "refresh"}),
     ]
-    binaries = ["register", "login", "refresh", "logout", "account", "authorizer", "me"]
+    # ES256: a key on another curve in one variable, a good key in the other.
+    # Only the functions that hold the bad one refuse.
+    good_private, good_public = es256_pair("prime256v1")
+    p384_private, p384_public = es256_pair("secp384r1")
+    es256 = {"JWT_ACCESS_ALGORITHM": "ES256", "JWT_REFRESH_SECRET": good_refresh}
+    cases += [
+        ("JWT_ACCESS_PRIVATE_KEY", "on P-384",
+         dict(es256, JWT_ACCESS_PRIVATE_KEY=p384_private, JWT_ACCESS_PUBLIC_KEY=good_public), {"login", "refresh"}),
+        ("JWT_ACCESS_PUBLIC_KEY", "on P-384",
+         dict(es256, JWT_ACCESS_PRIVATE_KEY=good_private, JWT_ACCESS_PUBLIC_KEY=p384_public),
+         {"authorizer", "account", "jwks"}),
+        ("JWT_ACCESS_ALGORITHM", "RS256",
+         dict(es256, JWT_ACCESS_ALGORITHM="RS256", JWT_ACCESS_SECRET=good_access),
+         {"login", "refresh", "authorizer", "account", "jwks"}),
+    ]
+    binaries = ["register", "login", "refresh", "logout", "account", "authorizer", "jwks", "me"]
     with open(LOG_DIR / f"e2e-startup-{os.getpid()}.log", "w") as log:
         for binary in binaries:
             for var, what, env, refusers in cases:
@@ -226,7 +242,11 @@ def startup_refusals():
                                      capture_output=True, text=True, timeout=30)
                 out = run.stdout + run.stderr
                 log.write(f"# {binary}: {var} {what}\n{out}")
-                leaked = any(v in out for k, v in env.items() if k.startswith("JWT_"))
+                # Any secret, or any line of a key's PEM body (the algorithm's
+                # name is no secret and the refusal names what it expects).
+                leaked = any(piece in out for k, v in env.items()
+                             if k.startswith("JWT_") and k != "JWT_ACCESS_ALGORITHM"
+                             for piece in v.splitlines() if piece and not piece.startswith("-----"))
                 lines = [l for l in run.stdout.splitlines() if l.strip()]
                 errors = [json.loads(l) for l in lines if l.startswith("{")]
                 if binary in refusers:
@@ -238,6 +258,15 @@ def startup_refusals():
                     refused = run.returncode == 1 or var in out or "refusing to start" in out
                     expect(not refused and not leaked,
                            f"{binary} does not hold {var}: {what}, it neither stops nor leaks")
+
+
+def es256_pair(curve):
+    """A fresh PKCS#8 private key on `curve` and its SPKI public key (PEM)."""
+    private = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", f"ec_paramgen_curve:{curve}"],
+                             check=True, capture_output=True, text=True).stdout
+    public = subprocess.run(["openssl", "pkey", "-pubout"], input=private, check=True,
+                            capture_output=True, text=True).stdout
+    return private, public
 
 
 def account(stack):
@@ -306,6 +335,65 @@ def contract(stack):
     expect(run.returncode == 0, "schemathesis: no 5xx, every answer conforms to openapi.yaml")
 
 
+def published_keys(stack):
+    """ES256: the published keys, the discovery document, a token that names
+    its key by thumbprint, other verifiers, and API Gateway's JWT authorizer
+    (the gateway fetches our discovery document itself)."""
+    base = stack.base
+    status, headers, body = request(base + "/.well-known/jwks.json", None, method="GET")
+    keys = json.loads(body).get("keys", []) if status == 200 else []
+    expect(status == 200 and headers.get("Cache-Control", "").startswith("public, max-age="),
+           "GET /.well-known/jwks.json: 200, public and cacheable, without a token")
+    expect(len(keys) == 1 and keys[0]["kty"] == "EC" and keys[0]["crv"] == "P-256"
+           and keys[0]["alg"] == "ES256" and keys[0]["use"] == "sig"
+           and set(keys[0]) == {"kty", "crv", "x", "y", "kid", "alg", "use"},
+           "the JWKS holds one P-256 key with public members only")
+    status, _, body = request(base + "/.well-known/openid-configuration", None, method="GET")
+    discovery = json.loads(body) if status == 200 else {}
+    expect(discovery.get("issuer") == base and discovery.get("jwks_uri") == base + "/.well-known/jwks.json",
+           "the discovery document names our issuer and its jwks_uri")
+
+    user = f"es.{int(time.time() * 1000)}"
+    request(base + "/auth/register", {"username": user, "password": PASSWORD})
+    status, _, body = request(base + "/auth/login", {"username": user, "password": PASSWORD})
+    token = json.loads(body)["access_token"] if status == 200 else ""
+    header = json.loads(b64url(token.split(".")[0])) if token else {}
+    expect(header == {"typ": "JWT", "alg": "ES256", "kid": keys[0]["kid"]} if keys else False,
+           "an ES256 access token names the published key")
+    sub = json.loads(b64url(token.split(".")[1]))["sub"]
+    interop.run(stack, token, sub, expect)
+
+    bearer = {"Authorization": f"Bearer {token}"}
+    status, _, body = request(base + "/me/gateway-jwt", None, method="GET", headers=bearer)
+    me = json.loads(body) if status == 200 else {}
+    expect(me.get("sub") == sub and me.get("roles") == ["user"] and me.get("sid"),
+           "GET /me/gateway-jwt through API Gateway's JWT authorizer: sub, roles and sid from the claims")
+    for what, headers in [("no token", {}), ("a forged token", {"Authorization": f"Bearer {interop.forge(token)}"})]:
+        status, _, body = request(base + "/me/gateway-jwt", None, method="GET", headers=headers)
+        expect(status == 401 and json.loads(body) == {"message": "Unauthorized"},
+               f"GET /me/gateway-jwt with {what}: 401 from the JWT authorizer")
+
+
+def b64url(segment):
+    import base64
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def es256_stack():
+    """A second stack with ES256 access tokens: the same session flow, the
+    account routes and the browser scenarios, plus the published keys."""
+    stack = Stack(JWT_ACCESS_ALGORITHM="ES256")
+    try:
+        stack.wait_ready()
+        print(f"ES256 stack ready at {stack.base}")
+        flow(stack)
+        account(stack)
+        published_keys(stack)
+        browser.run(stack, expect)
+    finally:
+        stack.stop()
+
+
 def base_path(expect):
     """A second stack, under a base path (as a custom domain's API mapping
     serves it), through the browser."""
@@ -334,6 +422,7 @@ def main():
         contract(stack)
         browser.run(stack, expect)
         base_path(expect)
+        es256_stack()
     except AssertionError as e:
         print(f"FAILED: {e} (stack log: {stack.log.name})", file=sys.stderr)
         print(f"{PASSED} passed, 1 failed")

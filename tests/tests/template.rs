@@ -289,7 +289,10 @@ fn only_login_and_refresh_receive_the_private_key_and_no_es256_function_a_secret
     );
     let t = template();
     let jwks_policies = &t["Resources"]["JwksFunction"]["Properties"]["Policies"];
-    assert!(jwks_policies.is_null(), "the jwks function needs no IAM action");
+    assert!(
+        jwks_policies.is_null(),
+        "the jwks function needs no IAM action"
+    );
 }
 
 #[test]
@@ -474,7 +477,10 @@ fn the_gateway_jwt_authorizer_checks_our_issuer_and_audience() {
         "$request.header.Authorization"
     );
     let config = &jwt["JwtConfiguration"];
-    assert_eq!(tagged(&config["issuer"], "!Ref").as_str(), Some("JwtIssuer"));
+    assert_eq!(
+        tagged(&config["issuer"], "!Ref").as_str(),
+        Some("JwtIssuer")
+    );
     let audience = config["audience"].as_sequence().expect("a list");
     assert_eq!(audience.len(), 1);
     assert_eq!(tagged(&audience[0], "!Ref").as_str(), Some("JwtAudience"));
