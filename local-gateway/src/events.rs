@@ -32,6 +32,66 @@ pub struct RouteContext<'a> {
     pub path_params: &'a BTreeMap<String, String>,
 }
 
+/// What an authorizer passes on to the function, in the place API Gateway
+/// puts it in a payload 2.0 event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Authorized {
+    /// A Lambda authorizer's `context`: `requestContext.authorizer.lambda`.
+    Lambda(Value),
+    /// A JWT authorizer's verified claims, as the token carried them:
+    /// `requestContext.authorizer.jwt`, rendered by [`jwt_context`].
+    Jwt(Map<String, Value>),
+}
+
+impl Authorized {
+    /// `requestContext.authorizer`.
+    fn context(&self) -> Value {
+        match self {
+            Authorized::Lambda(c) => json!({ "lambda": c }),
+            Authorized::Jwt(claims) => json!({ "jwt": jwt_context(claims) }),
+        }
+    }
+}
+
+/// A JWT authorizer's `{"claims", "scopes"}` as API Gateway passes them:
+/// every claim a string (readers such as `aws_lambda_events` type them
+/// `HashMap<String, String>`), and `scopes` null since no route of ours
+/// requires any.
+pub fn jwt_context(claims: &Map<String, Value>) -> Value {
+    let claims: Map<String, Value> = claims
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(claim_text(v))))
+        .collect();
+    json!({ "claims": claims, "scopes": null })
+}
+
+/// One claim as API Gateway renders it: strings as they are, numbers as
+/// their decimal text, booleans as `true`/`false`, arrays as `[a b]`
+/// (space-separated inside brackets, what the deployed API sends for
+/// `roles`). Objects and null are rendered the way that array format
+/// suggests (Go's `%v`: `map[k:v]`, `<nil>`); AWS documents neither, and
+/// our tokens carry none.
+fn claim_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "<nil>".to_owned(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(claim_text).collect();
+            format!("[{}]", items.join(" "))
+        }
+        Value::Object(m) => {
+            let sorted: BTreeMap<&String, &Value> = m.iter().collect();
+            let pairs: Vec<String> = sorted
+                .into_iter()
+                .map(|(k, v)| format!("{k}:{}", claim_text(v)))
+                .collect();
+            format!("map[{}]", pairs.join(" "))
+        }
+    }
+}
+
 /// The account and API the local stack pretends to be.
 const ACCOUNT: &str = "123456789012";
 const API_ID: &str = "local";
@@ -132,11 +192,15 @@ impl Incoming {
         })
     }
 
-    /// The function's event (payload 2.0), with the authorizer's context.
-    pub fn request_event(&self, route: &RouteContext<'_>, context: Option<&Value>) -> Value {
+    /// The function's event (payload 2.0), with what the authorizer passed on.
+    pub fn request_event(
+        &self,
+        route: &RouteContext<'_>,
+        authorized: Option<&Authorized>,
+    ) -> Value {
         let mut ctx = self.request_context(route);
-        if let Some(c) = context {
-            ctx["authorizer"] = json!({ "lambda": c });
+        if let Some(a) = authorized {
+            ctx["authorizer"] = a.context();
         }
         let (body, encoded) = match std::str::from_utf8(&self.body) {
             Ok(text) => (text.to_owned(), false),
@@ -292,7 +356,8 @@ mod tests {
             route_key: "POST /auth/refresh".into(),
             path_params: &params,
         };
-        let e = incoming().request_event(&route, Some(&json!({"sub": "u1"})));
+        let lambda = Authorized::Lambda(json!({"sub": "u1"}));
+        let e = incoming().request_event(&route, Some(&lambda));
         assert_eq!(e["cookies"], json!(["refresh_token=x.y.z", "theme=dark"]));
         assert_eq!(e["headers"]["accept"], "a,b");
         assert!(e["headers"].get("cookie").is_none());
@@ -301,6 +366,53 @@ mod tests {
         assert_eq!(e["requestContext"]["authorizer"]["lambda"]["sub"], "u1");
         let req = lambda_http_like(&e);
         assert_eq!(req, "POST /prod/auth/refresh");
+    }
+
+    #[test]
+    fn jwt_claims_reach_the_function_as_api_gateway_renders_them() {
+        let params = BTreeMap::new();
+        let route = RouteContext {
+            route_key: "GET /me/gateway-jwt".into(),
+            path_params: &params,
+        };
+        let claims = json!({
+            "iss": "http://127.0.0.1:9000",
+            "aud": "http://127.0.0.1:9000",
+            "sub": "6f1c2a7e",
+            "sid": "0b6f7c3e",
+            "roles": ["user", "admin"],
+            "exp": 1_800_000_900u64,
+            "iat": 1_800_000_000u64,
+            "ratio": 0.5,
+            "email_verified": true,
+            "empty": [],
+            "nested": {"b": [1, 2], "a": null},
+            "token_use": "access",
+        });
+        let Value::Object(claims) = claims else {
+            unreachable!()
+        };
+        let e = incoming().request_event(&route, Some(&Authorized::Jwt(claims)));
+        let jwt = &e["requestContext"]["authorizer"]["jwt"];
+        assert_eq!(
+            jwt["claims"],
+            json!({
+                "iss": "http://127.0.0.1:9000",
+                "aud": "http://127.0.0.1:9000",
+                "sub": "6f1c2a7e",
+                "sid": "0b6f7c3e",
+                "roles": "[user admin]",
+                "exp": "1800000900",
+                "iat": "1800000000",
+                "ratio": "0.5",
+                "email_verified": "true",
+                "empty": "[]",
+                "nested": "map[a:<nil> b:[1 2]]",
+                "token_use": "access",
+            })
+        );
+        assert_eq!(jwt["scopes"], Value::Null);
+        assert!(e["requestContext"]["authorizer"].get("lambda").is_none());
     }
 
     /// What a payload 2.0 reader takes for method and path.

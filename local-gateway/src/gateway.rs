@@ -1,15 +1,18 @@
 //! One request through the local API Gateway, in the order an HTTP API
 //! takes it: the base path of the API mapping, CORS preflights (answered
-//! here, never reaching an authorizer), the route, the route's Lambda
-//! authorizer (401 without a token, 403 when it refuses, its context passed
-//! on), the function, and the configured CORS headers on the answer.
+//! here, never reaching an authorizer), the route, the route's authorizer
+//! (a Lambda authorizer: 401 without a token, 403 when it refuses, its
+//! context passed on; API Gateway's JWT authorizer: 401 unless the token
+//! verifies, its claims passed on), the function, and the configured CORS
+//! headers on the answer.
 
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::events::{Incoming, Outgoing, RouteContext};
+use crate::events::{Authorized, Incoming, Outgoing, RouteContext};
 use crate::invoke::Invoker;
+use crate::jwt::{JwtAuthorizer, Refusal};
 use crate::router;
 use crate::template::{Api, Cors, Guard};
 
@@ -24,6 +27,8 @@ pub struct Gateway {
     pub invoker: Invoker,
     /// Served under [`STATIC_PREFIX`] (the repository's `client/`).
     pub static_dir: Option<PathBuf>,
+    /// The JWT authorizers' key cache, kept for the gateway's life.
+    pub jwt: JwtAuthorizer,
 }
 
 /// What a request came to, for the access log.
@@ -71,16 +76,13 @@ impl Gateway {
             route_key: format!("{} {}", matched.route.method, matched.route.path),
             path_params: &matched.params,
         };
-        let context = match &matched.route.guard {
-            Guard::None => None,
-            Guard::Lambda { function } => match self.authorize(function, req, &route).await {
-                Ok(context) => context,
-                Err(refusal) => {
-                    return done(self.with_cors(refusal, origin.as_deref()), &route.route_key);
-                }
-            },
+        let authorized = match self.guard(&matched.route.guard, req, &route).await {
+            Ok(authorized) => authorized,
+            Err(refusal) => {
+                return done(self.with_cors(refusal, origin.as_deref()), &route.route_key);
+            }
         };
-        let event = req.request_event(&route, context.as_ref());
+        let event = req.request_event(&route, authorized.as_ref());
         let response = match self.invoker.invoke(&matched.route.function, &event).await {
             Ok(answer) => Outgoing::from_lambda(&answer)
                 .unwrap_or_else(|| Outgoing::message(500, "Internal Server Error")),
@@ -107,6 +109,29 @@ impl Gateway {
             Some(rest.to_owned())
         } else {
             None
+        }
+    }
+
+    /// What the route's authorizer passes on to the function (nothing for
+    /// an open route), or the answer API Gateway gives instead.
+    async fn guard(
+        &self,
+        guard: &Guard,
+        req: &Incoming,
+        route: &RouteContext<'_>,
+    ) -> Result<Option<Authorized>, Outgoing> {
+        match guard {
+            Guard::None => Ok(None),
+            Guard::Lambda { function } => Ok(self
+                .authorize(function, req, route)
+                .await?
+                .map(Authorized::Lambda)),
+            Guard::Jwt { issuer, audience } => self
+                .jwt
+                .authorize(req.header("authorization").as_deref(), issuer, audience)
+                .await
+                .map(|claims| Some(Authorized::Jwt(claims)))
+                .map_err(Refusal::response),
         }
     }
 
@@ -292,6 +317,7 @@ mod tests {
             base_path: "/prod".into(),
             invoker: Invoker::new("http://127.0.0.1:1").unwrap(),
             static_dir: None,
+            jwt: JwtAuthorizer::default(),
         };
         assert_eq!(
             g.within_base_path("/prod/auth/login").as_deref(),
@@ -300,6 +326,59 @@ mod tests {
         assert_eq!(g.within_base_path("/prod").as_deref(), Some("/"));
         assert_eq!(g.within_base_path("/production/x"), None);
         assert_eq!(g.within_base_path("/auth/login"), None);
+    }
+
+    fn get(path: &str, headers: &[(&str, &str)]) -> Incoming {
+        Incoming {
+            method: "GET".into(),
+            raw_path: path.into(),
+            raw_query: String::new(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: Vec::new(),
+            source_ip: "127.0.0.1".into(),
+            host: "127.0.0.1:9000".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn jwt_routes_refuse_without_invoking_anything() {
+        let g = Gateway {
+            api: Api {
+                routes: vec![crate::template::Route {
+                    method: "GET".into(),
+                    path: "/me/gateway-jwt".into(),
+                    function: "me".into(),
+                    guard: Guard::Jwt {
+                        // Nothing listens there: no key is ever found.
+                        issuer: "http://127.0.0.1:1".into(),
+                        audience: vec!["http://127.0.0.1:1".into()],
+                    },
+                }],
+                cors: None,
+            },
+            base_path: String::new(),
+            invoker: Invoker::new("http://127.0.0.1:1").unwrap(),
+            static_dir: None,
+            jwt: JwtAuthorizer::default(),
+        };
+        let missing = g.handle(&get("/me/gateway-jwt", &[])).await;
+        assert_eq!(missing.route, "GET /me/gateway-jwt");
+        assert_eq!(missing.response.status, 401);
+        assert_eq!(header(&missing.response, "www-authenticate"), None);
+        let garbage = g
+            .handle(&get(
+                "/me/gateway-jwt",
+                &[("authorization", "Bearer x.y.z")],
+            ))
+            .await;
+        assert_eq!(garbage.response.status, 401);
+        assert_eq!(garbage.response.body, br#"{"message":"Unauthorized"}"#);
+        let challenge = header(&garbage.response, "www-authenticate").unwrap();
+        assert!(challenge.starts_with(r#"Bearer scope="" error="invalid_token""#));
+        assert!(!challenge.contains("x.y.z"), "the token is never echoed");
     }
 
     #[test]
@@ -312,6 +391,7 @@ mod tests {
             base_path: String::new(),
             invoker: Invoker::new("http://127.0.0.1:1").unwrap(),
             static_dir: None,
+            jwt: JwtAuthorizer::default(),
         };
         let mut res = Outgoing::message(200, "ok");
         res.headers

@@ -6,7 +6,9 @@
 //! (`http://127.0.0.1:9001`), `BASE_PATH` (the API mapping key, empty),
 //! `TEMPLATE` (`template.yaml`), `STATIC_DIR` (`client`, served under
 //! `/client/`), and every variable the functions read (parameters such as
-//! `AllowedOrigins` take their values from them).
+//! `AllowedOrigins` take their values from them; `JWT_ISSUER` and
+//! `JWT_AUDIENCE` configure API Gateway's JWT authorizer, whose keys are
+//! fetched from `$JWT_ISSUER/.well-known/openid-configuration`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,6 +26,7 @@ use hyper_util::rt::TokioIo;
 use local_gateway::events::{Incoming, Outgoing};
 use local_gateway::gateway::Gateway;
 use local_gateway::invoke::Invoker;
+use local_gateway::jwt::JwtAuthorizer;
 use tokio::net::TcpListener;
 
 /// API Gateway's limit on a request body.
@@ -63,6 +66,7 @@ async fn run() -> Result<(), String> {
         base_path,
         invoker,
         static_dir: static_dir.is_dir().then_some(static_dir),
+        jwt: JwtAuthorizer::default(),
     });
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));

@@ -32,6 +32,12 @@ pub enum Guard {
     /// A Lambda authorizer (payload 2.0, simple responses): the binary that
     /// decides.
     Lambda { function: String },
+    /// API Gateway's own JWT authorizer (`JwtConfiguration`): tokens signed
+    /// by a key of the issuer's JWKS, for `issuer`, for one of `audience`.
+    Jwt {
+        issuer: String,
+        audience: Vec<String>,
+    },
 }
 
 /// One route of the HTTP API.
@@ -234,6 +240,88 @@ fn get_att_target(v: &Value) -> Option<String> {
     }
 }
 
+/// The identity source the local gateway reads a JWT from, and the only one
+/// it serves: the `Authorization` header (API Gateway's default for JWT
+/// authorizers, and what template.yaml declares).
+const JWT_IDENTITY_SOURCE: &str = "$request.header.Authorization";
+
+/// A JWT authorizer's guard. Its issuer and audience usually name
+/// parameters (`!Ref JwtIssuer`), so they take the values of the variables
+/// that carry them (`JWT_ISSUER`); a setting with no value is an error that
+/// names that variable, since the gateway could only refuse every token.
+fn jwt_guard(
+    name: &str,
+    authorizer: &Value,
+    config: &Value,
+    eval: &Eval<'_>,
+    carried_by: &BTreeMap<String, String>,
+) -> Result<Guard, TemplateError> {
+    let source = authorizer
+        .get("IdentitySource")
+        .and_then(|s| eval.value(s))
+        .and_then(|s| text_of(&s));
+    if let Some(source) = source.filter(|s| s != JWT_IDENTITY_SOURCE) {
+        return Err(TemplateError::Invalid(format!(
+            "authorizer {name}: the local gateway reads JWTs from {JWT_IDENTITY_SOURCE} only, not {source}"
+        )));
+    }
+    // SAM spells them `issuer`/`audience`, CloudFormation `Issuer`/`Audience`.
+    let setting = |k: &str| {
+        let mut pascal = k.to_owned();
+        pascal[..1].make_ascii_uppercase();
+        config.get(k).or_else(|| config.get(pascal.as_str()))
+    };
+    let issuer = setting("issuer")
+        .and_then(|v| eval.value(v))
+        .and_then(|v| text_of(&v))
+        .filter(|i| !i.trim().is_empty())
+        .ok_or_else(|| unresolved(name, "issuer", setting("issuer"), carried_by))?;
+    let audience: Vec<String> = setting("audience")
+        .and_then(|v| eval.value(v))
+        .map(|v| text_of(&v).map_or_else(|| strings(Some(&v)), |one| vec![one]))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| !a.trim().is_empty())
+        .collect();
+    if audience.is_empty() {
+        return Err(unresolved(
+            name,
+            "audience",
+            setting("audience"),
+            carried_by,
+        ));
+    }
+    Ok(Guard::Jwt { issuer, audience })
+}
+
+/// Why a JWT authorizer's `setting` has no value; when it is `!Ref` of a
+/// parameter (alone or as the first item of a list), which variable to set.
+fn unresolved(
+    authorizer: &str,
+    setting: &str,
+    raw: Option<&Value>,
+    carried_by: &BTreeMap<String, String>,
+) -> TemplateError {
+    let first = match raw {
+        Some(Value::Sequence(items)) => items.first(),
+        other => other,
+    };
+    let param = first
+        .and_then(intrinsic)
+        .filter(|(name, _)| name == "Ref")
+        .and_then(|(_, p)| p.as_str().map(str::to_owned));
+    let hint = match param {
+        Some(p) => match carried_by.get(&p) {
+            Some(var) => format!(": set {var} (parameter {p})"),
+            None => format!(": parameter {p} has no value"),
+        },
+        None => String::new(),
+    };
+    TemplateError::Invalid(format!(
+        "authorizer {authorizer}: JwtConfiguration.{setting} has no value{hint}"
+    ))
+}
+
 /// Reads the API from the template's text, with parameter values taken from
 /// `env` as the module documentation says.
 pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, TemplateError> {
@@ -314,6 +402,9 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
         let a = authorizers
             .and_then(|m| m.get(name))
             .ok_or_else(|| TemplateError::Invalid(format!("no authorizer {name}")))?;
+        if let Some(config) = a.get("JwtConfiguration") {
+            return jwt_guard(name, a, config, &eval, &carried_by);
+        }
         let function = a
             .get("FunctionArn")
             .and_then(get_att_target)
@@ -530,12 +621,17 @@ Resources:
     #[test]
     fn the_projects_template_is_served_as_deployed() {
         let text = include_str!("../../template.yaml");
+        let issuer = "http://127.0.0.1:9000/prod";
         let api = read(
             text,
-            &env(&[(
-                "ALLOWED_ORIGINS",
-                "http://127.0.0.1:9000,http://app.example.test:9000",
-            )]),
+            &env(&[
+                (
+                    "ALLOWED_ORIGINS",
+                    "http://127.0.0.1:9000,http://app.example.test:9000",
+                ),
+                ("JWT_ISSUER", "http://127.0.0.1:9000/prod"),
+                ("JWT_AUDIENCE", "http://127.0.0.1:9000/prod"),
+            ]),
         )
         .unwrap();
         let guard = |method: &str, path: &str| {
@@ -552,6 +648,17 @@ Resources:
             function: "authorizer".into(),
         };
         assert_eq!(guard("GET", "/me"), Some(("me", authorizer)));
+        let gateway_jwt = Guard::Jwt {
+            issuer: issuer.into(),
+            audience: vec![issuer.into()],
+        };
+        assert_eq!(guard("GET", "/me/gateway-jwt"), Some(("me", gateway_jwt)));
+        for document in [
+            "/.well-known/jwks.json",
+            "/.well-known/openid-configuration",
+        ] {
+            assert_eq!(guard("GET", document), Some(("jwks", Guard::None)));
+        }
         let cors = api.cors.unwrap();
         assert_eq!(
             cors.allow_origins,
@@ -559,7 +666,90 @@ Resources:
         );
         assert!(cors.allow_credentials);
         assert_eq!(cors.expose_headers, ["retry-after"]);
-        assert!(read(text, &env(&[])).unwrap().cors.is_none());
+        let no_origins = env(&[("JWT_ISSUER", "i"), ("JWT_AUDIENCE", "a")]);
+        assert!(read(text, &no_origins).unwrap().cors.is_none());
+        assert!(
+            read(text, &env(&[])).is_err(),
+            "without JWT_ISSUER the GatewayJwt authorizer cannot be served"
+        );
+    }
+
+    /// An API with API Gateway's JWT authorizer, its issuer and audience
+    /// parameters carried by the variables the functions read.
+    const JWT_TEMPLATE: &str = r#"
+Parameters:
+  JwtIssuer: {Type: String, MinLength: 1}
+  JwtAudience: {Type: String, MinLength: 1}
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        Authorizers:
+          Jwt:
+            IdentitySource: $request.header.Authorization
+            JwtConfiguration:
+              issuer: !Ref JwtIssuer
+              audience: [!Ref JwtAudience, other-client]
+  MeFn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: me}}
+    Properties:
+      Environment: {Variables: {JWT_ISSUER: !Ref JwtIssuer, JWT_AUDIENCE: !Ref JwtAudience}}
+      Events:
+        Get: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /me/jwt, Method: GET, Auth: {Authorizer: Jwt}}}
+"#;
+
+    #[test]
+    fn jwt_authorizers_take_issuer_and_audience_from_the_variables() {
+        let api = read(
+            JWT_TEMPLATE,
+            &env(&[
+                ("JWT_ISSUER", "http://127.0.0.1:9000/prod"),
+                ("JWT_AUDIENCE", "http://127.0.0.1:9000/prod"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            api.routes,
+            [Route {
+                method: "GET".into(),
+                path: "/me/jwt".into(),
+                function: "me".into(),
+                guard: Guard::Jwt {
+                    issuer: "http://127.0.0.1:9000/prod".into(),
+                    audience: vec!["http://127.0.0.1:9000/prod".into(), "other-client".into()],
+                },
+            }]
+        );
+    }
+
+    #[test]
+    fn a_jwt_authorizer_without_an_issuer_names_the_variable_to_set() {
+        let err = read(JWT_TEMPLATE, &env(&[("JWT_AUDIENCE", "aud")])).unwrap_err();
+        assert_eq!(
+            err,
+            TemplateError::Invalid(
+                "authorizer Jwt: JwtConfiguration.issuer has no value: set JWT_ISSUER (parameter JwtIssuer)".into()
+            )
+        );
+        // The literal second audience still counts: only the issuer is missing.
+        let api = read(JWT_TEMPLATE, &env(&[("JWT_ISSUER", "https://i.test")])).unwrap();
+        assert_eq!(
+            api.routes[0].guard,
+            Guard::Jwt {
+                issuer: "https://i.test".into(),
+                audience: vec!["other-client".into()],
+            }
+        );
+        let other_source = JWT_TEMPLATE.replace(
+            "$request.header.Authorization",
+            "$request.querystring.token",
+        );
+        assert!(matches!(
+            read(&other_source, &env(&[("JWT_ISSUER", "i"), ("JWT_AUDIENCE", "a")])),
+            Err(TemplateError::Invalid(m)) if m.contains("$request.querystring.token")
+        ));
     }
 
     #[test]

@@ -55,11 +55,17 @@ fn signing_key(pem: &str) -> SigningKey {
     SigningKey::from_pkcs8_pem(pem).expect("a P-256 PKCS#8 test key")
 }
 
+/// The token crate's view of a key's public half.
+fn public(key: &SigningKey) -> token::ec::PublicKey {
+    token::ec::PublicKey::from_sec1(key.verifying_key().to_encoded_point(false).as_bytes())
+        .expect("a P-256 point")
+}
+
 impl Ctx {
     fn new(k: &EsKeys<'_>) -> Self {
         let key = signing_key(k.private_pem);
         Self {
-            kid: token::ec::thumbprint(key.verifying_key()),
+            kid: token::ec::thumbprint(&public(&key)),
             other: signing_key(k.other_private_pem),
             key,
             refresh_secret: k.refresh_secret.to_owned(),
@@ -200,19 +206,20 @@ fn controls(c: &Ctx) -> Vec<Attack> {
 /// the thumbprint's canonical JWK, the raw point.
 fn public_key_as_hmac_secret(c: &Ctx) -> Vec<Attack> {
     let mut t = Table::new("es256 public key as HMAC secret");
-    let public = c.key.verifying_key();
-    let pem = public
+    let verifying = c.key.verifying_key();
+    let pem = verifying
         .to_public_key_pem(LineEnding::LF)
         .expect("PEM of a public key");
-    let der = public.to_public_key_der().expect("DER").into_vec();
-    let jwk = serde_json::to_string(&token::ec::jwk(public)).expect("JWK");
-    let published = serde_json::json!({ "keys": [token::ec::jwk(public)] }).to_string();
-    let j = token::ec::jwk(public);
+    let der = verifying.to_public_key_der().expect("DER").into_vec();
+    let ours = public(&c.key);
+    let jwk = serde_json::to_string(&token::ec::jwk(&ours)).expect("JWK");
+    let published = serde_json::json!({ "keys": [token::ec::jwk(&ours)] }).to_string();
+    let j = token::ec::jwk(&ours);
     let canonical = format!(
         r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
         j.x, j.y
     );
-    let point = public.to_encoded_point(false).as_bytes().to_vec();
+    let point = ours.point().to_vec();
     let forms: Vec<(&str, Vec<u8>)> = vec![
         ("PEM", pem.clone().into_bytes()),
         (
@@ -350,7 +357,7 @@ fn other_keys(c: &Ctx, k: &EsKeys<'_>) -> Vec<Attack> {
         c.signed_by(&c.other, &c.our_header(), &c.claims()),
         vec![TokenError::BadSignature],
     );
-    let other_kid = token::ec::thumbprint(c.other.verifying_key());
+    let other_kid = token::ec::thumbprint(&public(&c.other));
     t.refuse(
         "another key's kid and signature",
         c.signed_by(&c.other, &c.header("ES256", &other_kid), &c.claims()),
@@ -358,7 +365,7 @@ fn other_keys(c: &Ctx, k: &EsKeys<'_>) -> Vec<Attack> {
     );
     let embedded = c.our_header().set(
         "jwk",
-        serde_json::to_string(&token::ec::jwk(c.other.verifying_key())).expect("JWK"),
+        serde_json::to_string(&token::ec::jwk(&public(&c.other))).expect("JWK"),
     );
     t.refuse(
         "the signer's own key embedded in the header (jwk)",

@@ -11,8 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use config::{ConfigError, Source};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::EncodingKey;
-use p256::ecdsa::signature::Verifier as _;
-use p256::ecdsa::{Signature, VerifyingKey};
+use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use sha2::{Digest, Sha256};
 
 use crate::config::Algorithm;
@@ -127,7 +126,7 @@ pub fn key_id(secret: &[u8]) -> String {
 
 /// One prepared key: its id, the header we write for it, and what checks a
 /// signature: the HMAC-SHA256 state after the secret has been absorbed (so
-/// verifying a token only hashes the token), or a P-256 public key.
+/// verifying a token only hashes the token), or a P-256 public point.
 pub struct Key {
     pub(crate) kid: String,
     /// The header segment this service writes for this key, base64url: a
@@ -138,7 +137,7 @@ pub struct Key {
 
 enum Check {
     Hmac(Hmac<Sha256>),
-    Es256(VerifyingKey),
+    Es256(ec::PublicKey),
 }
 
 impl Key {
@@ -154,7 +153,7 @@ impl Key {
         }
     }
 
-    fn es256(key: VerifyingKey) -> Self {
+    fn es256(key: ec::PublicKey) -> Self {
         let kid = ec::thumbprint(&key);
         Self {
             header: header_segment(Algorithm::Es256, &kid),
@@ -165,8 +164,8 @@ impl Key {
 
     /// Whether `signature` (already the algorithm's length) signs `signed`
     /// under this key. HMACs compare in constant time; an ES256 signature
-    /// must be `r || s` with both in `[1, n - 1]` (`Signature::from_slice`
-    /// refuses anything else) before the curve arithmetic runs.
+    /// must be `r || s` with both in `[1, n - 1]` (`ring` refuses anything
+    /// else before the curve arithmetic runs).
     pub(crate) fn signs(&self, signed: &[u8], signature: &[u8]) -> bool {
         match &self.check {
             Check::Hmac(mac) => {
@@ -174,9 +173,9 @@ impl Key {
                 mac.update(signed);
                 mac.verify_slice(signature).is_ok()
             }
-            Check::Es256(key) => {
-                Signature::from_slice(signature).is_ok_and(|sig| key.verify(signed, &sig).is_ok())
-            }
+            Check::Es256(key) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, key.point())
+                .verify(signed, signature)
+                .is_ok(),
         }
     }
 
@@ -186,7 +185,7 @@ impl Key {
     }
 
     /// The public key, for a JWKS; `None` for a secret.
-    pub fn public(&self) -> Option<&VerifyingKey> {
+    pub fn public(&self) -> Option<&ec::PublicKey> {
         match &self.check {
             Check::Es256(key) => Some(key),
             Check::Hmac(_) => None,
@@ -217,9 +216,9 @@ pub(crate) struct SigningKey {
 pub(crate) enum Signing {
     /// Through `jsonwebtoken`.
     Hmac(EncodingKey),
-    /// With `p256` directly, and the header segment written once.
+    /// With `ring` directly, and the header segment written once.
     Es256 {
-        key: p256::ecdsa::SigningKey,
+        key: Box<ec::PrivateKey>,
         header: String,
     },
 }
@@ -233,13 +232,13 @@ impl SigningKey {
         }
     }
 
-    pub(crate) fn es256(var: &'static str, key: p256::ecdsa::SigningKey) -> Self {
-        let kid = ec::thumbprint(key.verifying_key());
+    pub(crate) fn es256(var: &'static str, key: ec::PrivateKey) -> Self {
+        let kid = ec::thumbprint(&key.public);
         Self {
             var,
             with: Signing::Es256 {
                 header: header_segment(Algorithm::Es256, &kid),
-                key,
+                key: Box::new(key),
             },
             kid,
         }
@@ -266,8 +265,8 @@ impl KeySet {
     }
 
     pub fn es256(
-        current: VerifyingKey,
-        previous: Option<VerifyingKey>,
+        current: ec::PublicKey,
+        previous: Option<ec::PublicKey>,
         vars: [&'static str; 2],
     ) -> Self {
         Self {

@@ -42,8 +42,8 @@ pub struct Issued {
 }
 
 /// Signs one kind of token with the current key: HS256 through
-/// `jsonwebtoken`, ES256 with `p256` (RFC 6979 deterministic nonces, the
-/// fixed-size `r || s` signature JWS wants).
+/// `jsonwebtoken`, ES256 with `ring` (the fixed-size `r || s` signature JWS
+/// wants).
 struct Signer {
     key: SigningKey,
     parties: Parties,
@@ -73,14 +73,14 @@ impl Signer {
                 jsonwebtoken::encode(&header, claims, encoding).map_err(|_| TokenError::Signing)
             }
             Signing::Es256 { key, header } => {
-                use p256::ecdsa::signature::Signer as _;
                 let payload = serde_json::to_vec(claims).map_err(|_| TokenError::Signing)?;
                 let mut token = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
-                let signature: p256::ecdsa::Signature = key
-                    .try_sign(token.as_bytes())
+                let signature = key
+                    .pair
+                    .sign(&key.rng, token.as_bytes())
                     .map_err(|_| TokenError::Signing)?;
                 token.push('.');
-                token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+                token.push_str(&URL_SAFE_NO_PAD.encode(signature.as_ref()));
                 Ok(token)
             }
         }
