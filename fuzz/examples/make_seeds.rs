@@ -50,6 +50,12 @@ fn swapped() -> Tokens {
 }
 
 fn main() {
+    let es256 = token::AccessIssuer::from_source(&testkit::fixed::es256_env())
+        .unwrap()
+        .issue("user-1", "s1", &["user".to_owned()], NOW)
+        .unwrap()
+        .token;
+    write("token_verify", "es256", &es256);
     let t = fuzz_common::tokens();
     let valid = access(&t, &["user"], NOW);
     let admin = access(&t, &["user", "admin"], NOW);

@@ -44,6 +44,21 @@ pub fn access_tokens() -> AccessVerifier {
     AccessVerifier::from_source(&source()).expect("fuzz access config")
 }
 
+/// An ES256 access verifier with the same issuer and audience (testkit's
+/// ES256 key; the `tok-es256` seeds are signed with it).
+///
+/// # Panics
+/// As [`tokens`].
+pub fn es256_access() -> AccessVerifier {
+    let mut m = source();
+    m.remove("JWT_ACCESS_SECRET");
+    m.extend([
+        ("JWT_ACCESS_ALGORITHM", "ES256"),
+        ("JWT_ACCESS_PUBLIC_KEY", testkit::fixed::ES_PUBLIC_KEY),
+    ]);
+    AccessVerifier::from_source(&m).expect("fuzz ES256 config")
+}
+
 /// The authorizer of the fixed configuration, with [`AUTHZ_RULES`].
 ///
 /// # Panics

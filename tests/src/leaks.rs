@@ -153,18 +153,45 @@ pub fn needles(root: &Path) -> Vec<String> {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with("dev") && name.ends_with(".env") {
                 let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-                all.extend(text.lines().filter_map(|l| {
-                    let (k, v) = l.split_once('=')?;
-                    let secret = k.starts_with("JWT_") && k.contains("SECRET");
-                    (secret && !v.trim().is_empty()).then(|| v.trim().to_owned())
-                }));
+                for line in text.lines() {
+                    let Some((k, v)) = line.split_once('=') else {
+                        continue;
+                    };
+                    // Values are written double-quoted, PEM newlines as `\n`.
+                    let v = v.trim().trim_matches('"');
+                    if k.starts_with("JWT_") && k.contains("SECRET") && !v.is_empty() {
+                        all.push(v.to_owned());
+                    }
+                    if k.contains("PRIVATE_KEY") {
+                        all.extend(pem_body_lines(&v.replace("\\n", "\n")));
+                    }
+                }
             }
         }
+    }
+    // The private keys of the tests: every line of their PEM bodies.
+    for pem in [
+        testkit::fixed::ES_PRIVATE_KEY,
+        testkit::fixed::ES_PRIVATE_KEY_2,
+        testkit::fixed::P384_PRIVATE_KEY,
+        testkit::fixed::SEC1_PRIVATE_KEY,
+    ] {
+        all.extend(pem_body_lines(pem));
     }
     all.retain(|n| n.len() >= MIN_NEEDLE);
     all.sort();
     all.dedup();
     all
+}
+
+/// The base64 lines of a PEM text, without its armour: each one alone is
+/// enough to recognise a key in a log line.
+fn pem_body_lines(pem: &str) -> Vec<String> {
+    pem.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The test sources whose literals count: the tests crate and the e2e

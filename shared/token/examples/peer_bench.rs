@@ -1,5 +1,6 @@
 //! The project's verifier for `scripts/peers`, which times the same token
-//! with the seed's Node library and PyJWT.
+//! with the seed's Node library and PyJWT (HS256), and with Node `jose` and
+//! `aws-jwt-verify` (ES256).
 //!
 //! * `peer_bench issue` prints an access token issued now (valid for 15
 //!   minutes);
@@ -7,9 +8,13 @@
 //!   times per round, against the clock as the authorizer does, and prints
 //!   the median nanoseconds per verify over the rounds.
 //!
-//! The key, issuer and audience come from the environment, as in every
-//! function (`JWT_ACCESS_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`);
-//! `scripts/peers` makes a fresh secret for each run.
+//! The algorithm, keys, issuer and audience come from the environment, as in
+//! every function, through `AccessIssuer::from_env` and
+//! `AccessVerifier::from_env`: HS256 by default (`JWT_ACCESS_SECRET`), ES256
+//! with `JWT_ACCESS_ALGORITHM=ES256` (`JWT_ACCESS_PRIVATE_KEY`, PKCS#8 PEM, to
+//! issue; `JWT_ACCESS_PUBLIC_KEY`, SPKI PEM, to verify); and `JWT_ISSUER`,
+//! `JWT_AUDIENCE`. `scripts/peers` makes a fresh secret and a fresh P-256
+//! key pair for each run.
 //!
 //! Build with `cargo build --release -p token --example peer_bench`.
 

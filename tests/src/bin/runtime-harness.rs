@@ -17,6 +17,12 @@
 //! to `target/bench/logs/`. `scripts/runtime-bench` builds the binaries and
 //! runs this.
 //!
+//! `authorizer_es256` is the authorizer's binary with ES256 access tokens
+//! (`JWT_ACCESS_ALGORITHM=ES256` and testkit's public key, no access
+//! secret), given ES256 tokens carrying a login's claims, and measured as the
+//! authorizer is, right after it; `jwks` serves the JWKS of the same ES256
+//! configuration.
+//!
 //! `runtime-harness [--bin-dir DIR] [--runs N] [--invocations N] [--out FILE]
 //! [--only f1,f2] [--env NAME=VALUE]...` (`--env` adds to every function's
 //! environment, for experiments).
@@ -33,11 +39,46 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use integration_tests::http::{ACCESS_SECRET, REFRESH_SECRET, event_file};
 use integration_tests::{Ctx, endpoint};
 use serde_json::{Value, json};
+use testkit::fixed::{ES_PRIVATE_KEY, ES_PUBLIC_KEY};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 /// How long one step (start, one invocation) may take before the run fails.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "correct horse battery staple";
+const ISSUER: &str = "https://auth.bench";
+const AUDIENCE: &str = "https://api.bench";
+
+/// One measured function: the name it is reported and logged under, the
+/// binary it runs, and what changes in its environment (`None` removes).
+struct Function {
+    name: &'static str,
+    bin: &'static str,
+    env: Vec<(&'static str, Option<&'static str>)>,
+}
+
+impl Function {
+    fn plain(name: &'static str) -> Self {
+        Self {
+            name,
+            bin: name,
+            env: Vec::new(),
+        }
+    }
+
+    /// `bin` with ES256 access tokens, as template.yaml configures a
+    /// verifier with ES256: the public key, no access secret.
+    fn es256(name: &'static str, bin: &'static str) -> Self {
+        Self {
+            name,
+            bin,
+            env: vec![
+                ("JWT_ACCESS_ALGORITHM", Some("ES256")),
+                ("JWT_ACCESS_PUBLIC_KEY", Some(ES_PUBLIC_KEY)),
+                ("JWT_ACCESS_SECRET", None),
+            ],
+        }
+    }
+}
 
 /// What the function told the Runtime API, with when it arrived.
 enum Report {
@@ -293,8 +334,8 @@ impl Env {
             ("AWS_ENDPOINT_URL_DYNAMODB", endpoint()),
             ("JWT_ACCESS_SECRET", ACCESS_SECRET.into()),
             ("JWT_REFRESH_SECRET", REFRESH_SECRET.into()),
-            ("JWT_ISSUER", "https://auth.bench".into()),
-            ("JWT_AUDIENCE", "https://api.bench".into()),
+            ("JWT_ISSUER", ISSUER.into()),
+            ("JWT_AUDIENCE", AUDIENCE.into()),
             ("USERS_TABLE", ctx.tables.users.clone()),
             ("SESSIONS_TABLE", ctx.tables.sessions.clone()),
             // The refresh token also comes back in the body: the harness
@@ -307,18 +348,31 @@ impl Env {
         }
     }
 
-    fn spawn(&self, bin: &Path, name: &str, api: &RuntimeApi) -> Result<(Child, Instant), String> {
+    fn spawn(
+        &self,
+        bin_dir: &Path,
+        f: &Function,
+        api: &RuntimeApi,
+    ) -> Result<(Child, Instant), String> {
+        let name = f.name;
+        let bin = bin_dir.join(f.bin);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_dir.join(format!("{name}.log")))
             .map_err(|e| e.to_string())?;
         let err = log.try_clone().map_err(|e| e.to_string())?;
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(&bin);
         cmd.env_clear()
-            .envs(self.common.iter().map(|(k, v)| (k, v)))
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("_HANDLER", name)
+            .envs(self.common.iter().map(|(k, v)| (k, v)));
+        for (k, v) in &f.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd.env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("_HANDLER", f.bin)
             .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
             .stdin(Stdio::null())
             .stdout(log)
@@ -527,6 +581,50 @@ impl Workload for Me {
     }
 }
 
+/// `GET /.well-known/jwks.json`: the one ES256 public key, as a JWK.
+struct Jwks;
+impl Workload for Jwks {
+    fn event(&mut self, _: usize) -> Value {
+        http_event("GET", "/.well-known/jwks.json", None)
+    }
+    fn check(&mut self, _: usize, a: &Value) -> Result<(), String> {
+        let body = expect_status(a, 200)?;
+        match body["keys"].as_array().map(Vec::as_slice) {
+            Some([key]) if key["kty"] == "EC" && key["kid"].is_string() => Ok(()),
+            _ => Err(format!("jwks answered {body}")),
+        }
+    }
+}
+
+/// An ES256 access token with the claims of `access` (an HS256 token from
+/// login), signed with the test key pair whose public half
+/// [`Function::es256`] configures.
+fn es256_access(access: &str) -> Result<String, String> {
+    let hs256: HashMap<&str, &str> = [
+        ("JWT_ACCESS_SECRET", ACCESS_SECRET),
+        ("JWT_ISSUER", ISSUER),
+        ("JWT_AUDIENCE", AUDIENCE),
+    ]
+    .into();
+    let es256: HashMap<&str, &str> = [
+        ("JWT_ACCESS_ALGORITHM", "ES256"),
+        ("JWT_ACCESS_PRIVATE_KEY", ES_PRIVATE_KEY),
+        ("JWT_ISSUER", ISSUER),
+        ("JWT_AUDIENCE", AUDIENCE),
+    ]
+    .into();
+    let now = token::unix_now();
+    let claims = token::AccessVerifier::from_source(&hs256)
+        .map_err(|e| e.to_string())?
+        .verify(access, now)
+        .map_err(|e| format!("login's access token: {e}"))?;
+    let issued = token::AccessIssuer::from_source(&es256)
+        .map_err(|e| e.to_string())?
+        .issue(&claims.sub, &claims.sid, &claims.roles, now)
+        .map_err(|e| format!("ES256 issue: {e}"))?;
+    Ok(issued.token)
+}
+
 /// One function's numbers.
 #[derive(Default)]
 struct Measured {
@@ -573,14 +671,15 @@ impl Bench {
     /// `runs` cold starts, one event each.
     fn cold(
         &self,
-        name: &str,
+        f: &Function,
         runs: usize,
         w: &mut dyn Workload,
         m: &mut Measured,
     ) -> Result<(), String> {
+        let name = f.name;
         for i in 0..runs {
             let api = RuntimeApi::start().map_err(|e| e.to_string())?;
-            let (mut child, start) = self.env.spawn(&self.bin_dir.join(name), name, &api)?;
+            let (mut child, start) = self.env.spawn(&self.bin_dir, f, &api)?;
             let result = (|| {
                 let ready = api.next(&mut child)? - start;
                 let (answer, first) = api.invoke(&mut child, &format!("cold-{i}"), &w.event(i))?;
@@ -598,13 +697,14 @@ impl Bench {
     /// One process, `n` events in a row: warm latency and memory.
     fn warm(
         &self,
-        name: &str,
+        f: &Function,
         n: usize,
         w: &mut dyn Workload,
         m: &mut Measured,
     ) -> Result<(), String> {
+        let name = f.name;
         let api = RuntimeApi::start().map_err(|e| e.to_string())?;
-        let (mut child, _) = self.env.spawn(&self.bin_dir.join(name), name, &api)?;
+        let (mut child, _) = self.env.spawn(&self.bin_dir, f, &api)?;
         let pid = child.id();
         let result = (|| {
             for i in 0..n {
@@ -714,59 +814,85 @@ fn run() -> Result<(), String> {
     let wanted = |f: &str| args.only.as_ref().is_none_or(|o| o.iter().any(|x| x == f));
     let runs = args.runs;
     let n = args.invocations;
-    let mut results: Vec<(&str, Measured)> = Vec::new();
+    let mut results: Vec<(Function, Measured)> = Vec::new();
 
     // Every workload after register needs its user, so register always runs
     // (bench-0 is the user the others log in as).
+    let f = Function::plain("register");
     let mut m = Measured::default();
-    bench.cold("register", runs, &mut Register, &mut m)?;
-    results.push(("register", m));
+    bench.cold(&f, runs, &mut Register, &mut m)?;
+    results.push((f, m));
 
+    let f = Function::plain("login");
     let mut login = Login::default();
     let mut m = Measured::default();
-    bench.cold("login", runs, &mut login, &mut m)?;
+    bench.cold(&f, runs, &mut login, &mut m)?;
     if wanted("login") {
-        bench.warm("login", n, &mut login, &mut m)?;
+        bench.warm(&f, n, &mut login, &mut m)?;
     }
-    results.push(("login", m));
+    results.push((f, m));
     let access = login.access.first().cloned().ok_or("no access token")?;
     let mut sessions = std::mem::take(&mut login.refresh);
     let chain = sessions.pop().ok_or("no refresh token")?;
 
     if wanted("account") {
+        let f = Function::plain("account");
         let mut m = Measured::default();
         let mut w = Account {
             access: access.clone(),
         };
-        bench.cold("account", runs, &mut w, &mut m)?;
-        results.push(("account", m));
+        bench.cold(&f, runs, &mut w, &mut m)?;
+        results.push((f, m));
     }
     if wanted("authorizer") {
-        let mut w = Authorize { access };
+        let f = Function::plain("authorizer");
+        let mut w = Authorize {
+            access: access.clone(),
+        };
         let mut m = Measured::default();
-        bench.cold("authorizer", runs, &mut w, &mut m)?;
-        bench.warm("authorizer", n, &mut w, &mut m)?;
-        results.push(("authorizer", m));
+        bench.cold(&f, runs, &mut w, &mut m)?;
+        bench.warm(&f, n, &mut w, &mut m)?;
+        results.push((f, m));
+    }
+    // Right after the HS256 authorizer, so the two are compared back to back.
+    if wanted("authorizer_es256") {
+        let f = Function::es256("authorizer_es256", "authorizer");
+        let mut w = Authorize {
+            access: es256_access(&access)?,
+        };
+        let mut m = Measured::default();
+        bench.cold(&f, runs, &mut w, &mut m)?;
+        bench.warm(&f, n, &mut w, &mut m)?;
+        results.push((f, m));
     }
     if wanted("me") {
+        let f = Function::plain("me");
         let mut m = Measured::default();
-        bench.cold("me", runs, &mut Me, &mut m)?;
-        results.push(("me", m));
+        bench.cold(&f, runs, &mut Me, &mut m)?;
+        results.push((f, m));
+    }
+    if wanted("jwks") {
+        let f = Function::es256("jwks", "jwks");
+        let mut m = Measured::default();
+        bench.cold(&f, runs, &mut Jwks, &mut m)?;
+        results.push((f, m));
     }
     if wanted("refresh") {
+        let f = Function::plain("refresh");
         let mut m = Measured::default();
-        bench.cold("refresh", runs, &mut Refresh { token: chain }, &mut m)?;
-        results.push(("refresh", m));
+        bench.cold(&f, runs, &mut Refresh { token: chain }, &mut m)?;
+        results.push((f, m));
     }
     if wanted("logout") {
         if sessions.len() < runs {
             return Err("not enough sessions for logout".into());
         }
+        let f = Function::plain("logout");
         let mut m = Measured::default();
-        bench.cold("logout", runs, &mut Logout { tokens: sessions }, &mut m)?;
-        results.push(("logout", m));
+        bench.cold(&f, runs, &mut Logout { tokens: sessions }, &mut m)?;
+        results.push((f, m));
     }
-    results.retain(|(name, _)| wanted(name));
+    results.retain(|(f, _)| wanted(f.name));
 
     report(&args, &results)
 }
@@ -775,7 +901,7 @@ fn size(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }
 
-fn report(args: &Args, results: &[(&str, Measured)]) -> Result<(), String> {
+fn report(args: &Args, results: &[(Function, Measured)]) -> Result<(), String> {
     let f = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.2}"));
     let k = |v: Option<u64>| v.map_or("-".into(), |x| format!("{:.1}", x as f64 / 1024.0));
     let mb = |v: Option<u64>| v.map_or("-".into(), |x| format!("{:.2}", x as f64 / 1e6));
@@ -784,7 +910,7 @@ fn report(args: &Args, results: &[(&str, Measured)]) -> Result<(), String> {
         args.runs, args.invocations
     );
     println!(
-        "{:<11} {:>9} {:>10} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",
+        "{:<16} {:>9} {:>10} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",
         "function",
         "ready ms",
         "first ms",
@@ -796,16 +922,17 @@ fn report(args: &Args, results: &[(&str, Measured)]) -> Result<(), String> {
         "arm64 MB"
     );
     let mut json = serde_json::Map::new();
-    for (name, m) in results {
-        let native = size(&args.bin_dir.join(name));
+    for (func, m) in results {
+        let name = func.name;
+        let native = size(&args.bin_dir.join(func.bin));
         let arm64 = size(
             &integration_tests::target_dir()
                 .join("lambda")
-                .join(name)
+                .join(func.bin)
                 .join("bootstrap"),
         );
         println!(
-            "{:<11} {:>9} {:>10} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",
+            "{:<16} {:>9} {:>10} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",
             name,
             f(median(&m.ready_ms)),
             f(median(&m.first_ms)),
@@ -817,7 +944,7 @@ fn report(args: &Args, results: &[(&str, Measured)]) -> Result<(), String> {
             mb(arm64)
         );
         json.insert(
-            (*name).into(),
+            name.into(),
             json!({
                 "cold_starts": m.ready_ms.len(),
                 "ready_ms_median": median(&m.ready_ms),
