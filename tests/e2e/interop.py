@@ -2,7 +2,8 @@
 our published keys: PyJWT (`PyJWKClient` reading the JWKS), Node's `jose`
 (`createRemoteJWKSet` + `jwtVerify`, and `calculateJwkThumbprint` agreeing
 with our `kid`) and `aws-jwt-verify` (what AWS recommends for Lambda
-authorizers). Each also refuses the same token with one character of its
+authorizers; it fetches over https only, so it is given the JWKS document
+the others fetched). Each also refuses the same token with one character of its
 signature changed, so a verifier that accepts anything would fail here.
 The packages come from scripts/python-tools and scripts/node-tools."""
 
@@ -41,7 +42,11 @@ const published = await (await fetch(JWKS_URI)).json();
 const kid = decodeProtectedHeader(TOKEN).kid;
 const key = published.keys.find((k) => k.kid === kid);
 const thumbprint = await calculateJwkThumbprint(key, 'sha256');
+// aws-jwt-verify fetches only over https: the local stack is http, so it is
+// handed the same JWKS document, fetched above (cacheJwks), as it would
+// fetch it from a deployed stack.
 const aws = JwtVerifier.create({ issuer: ISSUER, audience: AUDIENCE, jwksUri: JWKS_URI });
+aws.cacheJwks(published);
 const awsPayload = await aws.verify(TOKEN);
 console.log(JSON.stringify({
   sub: payload.sub,
