@@ -159,6 +159,7 @@ pub(crate) fn session_json(s: &Session) -> Value {
         "expires_at": s.expires_at,
         "roles": s.roles,
         "user_agent": s.user_agent,
+        "source_ip": s.source_ip,
     })
 }
 
@@ -173,6 +174,7 @@ pub(crate) fn sessions_text(sessions: &[Session]) -> String {
                 time(s.rotated_at),
                 time(s.expires_at),
                 roles(&s.roles),
+                s.source_ip.as_deref().map_or_else(|| "-".to_owned(), clean),
                 s.user_agent
                     .as_deref()
                     .map_or_else(|| "-".to_owned(), clean),
@@ -186,6 +188,7 @@ pub(crate) fn sessions_text(sessions: &[Session]) -> String {
             "LAST USED",
             "EXPIRES",
             "ROLES",
+            "SOURCE IP",
             "USER AGENT",
         ],
         &rows,

@@ -92,7 +92,10 @@ class Browser:
         return self.driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]
 
     def refresh_cookie(self):
-        found = [c for c in self.cookies() if c["name"] == "refresh_token"]
+        return self.cookie("refresh_token")
+
+    def cookie(self, name):
+        found = [c for c in self.cookies() if c["name"] == name]
         return found[0] if found else None
 
     def statuses(self, *paths):
@@ -214,6 +217,11 @@ def run(stack, expect):
         expect(cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
                and cookie["path"] == "/auth" and cookie["domain"] == "api.example.test",
                "the browser stored the refresh cookie: HttpOnly, SameSite=Strict, Path=/auth, api host only")
+        device = b.cookie("device")
+        expect(device is not None and device["httpOnly"] and device["sameSite"] == "Strict"
+               and device["path"] == "/auth/login" and device["domain"] == "api.example.test"
+               and device.get("expires", 0) > time.time() + 360 * 86400,
+               "the browser stored the device cookie: HttpOnly, SameSite=Strict, Path=/auth/login, a year")
         out = click(b, "me", "GET /me")
         expect("GET /me → 200" in out and '"sid"' in out,
                "the page calls GET /me with its Bearer token through the authorizer")

@@ -2,8 +2,10 @@
 //! leak scan (`scan-logs`, the last step of `make test`).
 //!
 //! The first [`Ctx`](crate::Ctx) (or [`capture_logs`] call) of a test binary
-//! installs the production JSON subscriber (`logging::subscriber`) as the
-//! process-wide one, writing to `target/test-logs/<binary>-<pid>.jsonl`.
+//! installs the production JSON subscriber (`logging::subscriber_with`, with
+//! the CloudWatch metrics of [`METRICS_NAMESPACE`], so every audit line of
+//! the suite carries its EMF members and the leak scan covers them too) as
+//! the process-wide one, writing to `target/test-logs/<binary>-<pid>.jsonl`.
 //! Tests that want to read the lines themselves
 //! ([`CapturedLogs`](crate::http::CapturedLogs)) get a copy of every line
 //! written after they asked, so one global subscriber serves both.
@@ -20,6 +22,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub fn log_dir() -> PathBuf {
     crate::target_dir().join("test-logs")
 }
+
+/// The namespace of the captured lines' metrics (`METRICS_NAMESPACE`).
+pub const METRICS_NAMESPACE: &str = "ServerlessAuthTests";
 
 type Buffer = Arc<Mutex<Vec<u8>>>;
 
@@ -42,7 +47,10 @@ pub fn capture_logs() -> bool {
                 .ok()
                 .map(Mutex::new)
         });
-        tracing::subscriber::set_global_default(logging::subscriber(|| Writer)).is_ok()
+        let settings =
+            logging::Settings::with_namespace(METRICS_NAMESPACE).expect("a valid namespace");
+        tracing::subscriber::set_global_default(logging::subscriber_with(|| Writer, &settings))
+            .is_ok()
     })
 }
 

@@ -11,7 +11,7 @@ use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 pub use testkit::events::{
     FRONTS, Front, body, cookie_header, cookie_post, event_file, post, refresh_cookie, request,
-    set_cookie,
+    request_from, set_cookie,
 };
 pub use testkit::fixed::PASSWORD;
 use testkit::fixed::Tokens;

@@ -372,6 +372,9 @@ impl Ctx {
     pub fn start<'a>(&self, user_agent: Option<&'a str>) -> accounts::SessionStart<'a> {
         accounts::SessionStart {
             user_agent,
+            source_ip: Some("192.0.2.10"),
+            trusted_device: false,
+            refunds: &[],
             max_lifetime_secs: self.policies.max_lifetime_secs,
             lockout: self.policies.lockout,
             rehashed: None,

@@ -127,7 +127,14 @@ async fn sessions_are_listed_newest_first_with_the_callers_marked_on_every_front
             let keys = s.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
             assert_eq!(
                 keys,
-                ["created_at", "current", "last_used_at", "sid", "user_agent"],
+                [
+                    "created_at",
+                    "current",
+                    "last_used_at",
+                    "sid",
+                    "source_ip",
+                    "user_agent"
+                ],
                 "nothing more (no token, no generation)"
             );
         }

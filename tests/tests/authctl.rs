@@ -511,6 +511,7 @@ async fn sessions_are_listed_newest_first_as_json_and_as_a_table() {
             "expires_at": newest.expires_at,
             "roles": ["user"],
             "user_agent": "test-agent/1.0",
+            "source_ip": "192.0.2.10",
         })
     );
 
@@ -518,9 +519,17 @@ async fn sessions_are_listed_newest_first_as_json_and_as_a_table() {
     let lines: Vec<&str> = ran.expect(DONE).stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{}", ran.stdout);
     assert!(lines[0].starts_with("SID  "), "{}", lines[0]);
-    assert!(lines[0].ends_with("ROLES  USER AGENT"), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with("ROLES  SOURCE IP   USER AGENT"),
+        "{}",
+        lines[0]
+    );
     assert!(lines[1].starts_with(&newest.sid));
-    assert!(lines[1].ends_with("user   test-agent/1.0"), "{}", lines[1]);
+    assert!(
+        lines[1].ends_with("user   192.0.2.10  test-agent/1.0"),
+        "{}",
+        lines[1]
+    );
     assert!(lines[3].starts_with(&oldest.sid));
 }
 

@@ -98,11 +98,25 @@ fn assert_unavailable(what: &str, res: &Answer) {
 /// A 503 as [`assert_unavailable`], within [`UNAVAILABLE_BOUND`], after
 /// exactly `MAX_ATTEMPTS` attempts of the one DynamoDB call that failed.
 fn unavailable_after_every_attempt(case: &str, res: &Answer, took: Duration, attempts: usize) {
+    unavailable_after_every_attempt_of(case, res, took, attempts, 1);
+}
+
+/// [`unavailable_after_every_attempt`] for a handler whose first `calls`
+/// DynamoDB calls run at once (login: the source IP's reservation and the
+/// username's claim), each to its last attempt.
+fn unavailable_after_every_attempt_of(
+    case: &str,
+    res: &Answer,
+    took: Duration,
+    attempts: usize,
+    calls: usize,
+) {
     report(case, res, took, attempts);
     assert_unavailable(case, res);
     assert!(took < UNAVAILABLE_BOUND, "{case} took {took:?}");
     assert_eq!(
-        attempts, MAX_ATTEMPTS as usize,
+        attempts,
+        calls * MAX_ATTEMPTS as usize,
         "{case}: every attempt, no more"
     );
 }
@@ -209,7 +223,7 @@ async fn stopped_dynamodb_answers_503_in_bounded_time_and_the_same_app_recovers(
     let (res, took, n) = measure(&attempts, refresh(&app, &before)).await;
     unavailable_after_every_attempt(&down("refresh"), &res, took, n);
     let (res, took, n) = measure(&attempts, login(&app, "ivan")).await;
-    unavailable_after_every_attempt(&down("login"), &res, took, n);
+    unavailable_after_every_attempt_of(&down("login"), &res, took, n, 2);
     let (res, took, n) = measure(&attempts, logout(&app, &before)).await;
     unavailable_after_every_attempt(&down("logout"), &res, took, n);
     let (res, took, n) = measure(&attempts, register(&app, "judy")).await;
@@ -257,16 +271,50 @@ async fn a_login_cut_between_its_two_writes_leaves_no_session_and_the_next_login
     report("login cut before its session write", &res, took, n);
     assert_unavailable("login", &res);
     assert!(took < UNAVAILABLE_BOUND, "took {took:?}");
-    assert_eq!(proxy.seen("UpdateItem"), 1, "one counted attempt");
+    assert_eq!(
+        proxy.seen("UpdateItem"),
+        2,
+        "one reservation on the address, one counted attempt"
+    );
     // Register's own transaction, then every attempt of the login's.
     assert_eq!(proxy.seen("TransactWriteItems"), 1 + MAX_ATTEMPTS as usize);
-    assert_eq!(n, 2 + MAX_ATTEMPTS as usize);
+    assert_eq!(n, 3 + MAX_ATTEMPTS as usize);
     assert!(sessions_of(&ctx.client, &ctx.tables, &kim).await.is_empty());
 
     proxy.set(Fault::Pass);
     let token = issued("the next login", &login(&app, "kim").await);
     assert_eq!(sessions_of(&ctx.client, &ctx.tables, &kim).await, [0]);
     issued("its token refreshes", &refresh(&app, &token).await);
+}
+
+/// A DynamoDB that cannot count fails closed, and the outage locks nobody
+/// out: the source IP's reservation (the login's first write) refused
+/// answers 503 before any password is checked; once DynamoDB writes again
+/// the same login works, and nothing was counted against the account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_dynamodb_cannot_write_refuses_the_login_and_locks_nobody_out() {
+    let (ctx, proxy, attempts, app) = behind_a_proxy().await;
+    assert_eq!(register(&app, "olga").await.status(), 201);
+    let olga = user(&app, "olga").await.user_id;
+
+    proxy.set_for("UpdateItem", Fault::Refuse, usize::MAX);
+    for _ in 0..8 {
+        let (res, took, n) = measure(&attempts, login(&app, "olga")).await;
+        report("login whose counters cannot be written", &res, took, n);
+        assert_unavailable("login", &res);
+    }
+    assert!(
+        sessions_of(&ctx.client, &ctx.tables, &olga)
+            .await
+            .is_empty()
+    );
+
+    proxy.set(Fault::Pass);
+    assert_eq!(user(&app, "olga").await.failed_logins, 0, "nothing counted");
+    issued(
+        "the login once DynamoDB writes again",
+        &login(&app, "olga").await,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,7 +339,10 @@ async fn a_login_whose_session_write_answer_is_lost_once_starts_exactly_one_sess
         3,
         "register's, then the login's and its one retry"
     );
-    assert_eq!(n, 4, "the claim, the count, the transaction twice");
+    assert_eq!(
+        n, 5,
+        "the address's reservation, the claim, the count, the transaction twice"
+    );
     assert_eq!(sessions_of(&ctx.client, &ctx.tables, &lena).await, [0]);
     issued("its token refreshes", &refresh(&app, &token).await);
 }
@@ -354,11 +405,11 @@ async fn a_dynamodb_slower_than_the_attempt_timeout_is_cut_off_within_the_operat
         measure(&login_attempts, login(&login_app, "nora")),
         measure(&refresh_attempts, refresh(&refresh_app, &token)),
     );
-    for (what, res, took, n) in [
-        ("login", &login_res, login_took, login_n),
-        ("refresh", &refresh_res, refresh_took, refresh_n),
+    for (what, res, took, n, calls) in [
+        ("login", &login_res, login_took, login_n, 2),
+        ("refresh", &refresh_res, refresh_took, refresh_n, 1),
     ] {
-        unavailable_after_every_attempt(&format!("slow DynamoDB, {what}"), res, took, n);
+        unavailable_after_every_attempt_of(&format!("slow DynamoDB, {what}"), res, took, n, calls);
         // Two attempts waited out their timeout before the third began; the
         // operation timeout ended the third.
         assert!(
@@ -368,8 +419,10 @@ async fn a_dynamodb_slower_than_the_attempt_timeout_is_cut_off_within_the_operat
     }
 
     proxy.set(Fault::Pass);
-    // The login's first request (the username's claim, a read) timed out:
-    // nothing was counted.
+    // The login's first requests (the username's claim, a read, and the
+    // source IP's reservation) timed out: nothing was counted against the
+    // account (the address may hold the reservations DynamoDB applied
+    // after the client gave up: counted in the safe direction).
     assert_eq!(user(&login_app, "nora").await.failed_logins, 0);
     issued(
         "login once DynamoDB is fast again",

@@ -840,6 +840,7 @@ fn a_replayed_successors_cookie_lives_only_until_its_token_expires() {
         created_at: now - 100,
         expires_at: now + 30 * 86400,
         user_agent: None,
+        source_ip: None,
     };
     let res = app.login.issuing.answer(&session, now).unwrap();
     let cookie = set_cookie(&res).unwrap();

@@ -5,6 +5,9 @@ use std::collections::BTreeSet;
 
 use accounts::schema::{KeyAttr, SESSIONS, TableDef, USERS};
 use integration_tests::workspace_root;
+// The audit metrics the functions emit (EMF, namespace METRICS_NAMESPACE, no
+// dimensions): the alarms and the dashboard name these.
+use logging::metrics::METRIC_NAMES;
 use serde_yaml_ng::Value;
 
 fn template() -> Value {
@@ -182,8 +185,11 @@ fn client() -> accounts::client::LazyClient {
 }
 
 /// Every variable function `F` reads when it starts.
+/// The functions with audit events also read the metrics' namespace
+/// (`logging::init`); `me` and `jwks` log none.
 fn reads<F: handlers::FromEnv>(alg: Alg) -> BTreeSet<String> {
     read_by(alg, |r| {
+        logging::Settings::from_source(r).expect("logging config");
         F::from_source(r, client()).expect("a valid configuration");
     })
 }
@@ -191,6 +197,7 @@ fn reads<F: handlers::FromEnv>(alg: Alg) -> BTreeSet<String> {
 /// What each function's code reads, by its logical id in the template.
 fn read_by_each_function(alg: Alg) -> Vec<(&'static str, BTreeSet<String>)> {
     let authorizer = read_by(alg, |r| {
+        logging::Settings::from_source(r).expect("logging config");
         authorizer::Authorizer::from_source(r).expect("authorizer config");
     });
     let jwks = read_by(alg, |r| {
@@ -610,4 +617,318 @@ fn authorizer_caching_is_off_by_default_and_whenever_route_rules_are_set() {
         !t["Conditions"]["HasAuthzRules"].is_null(),
         "condition HasAuthzRules"
     );
+}
+
+/// The audit metrics that are a security signal: each must raise an alarm.
+const ALARMED_METRICS: [&str; 4] = [
+    "RefreshReuseDetected",
+    "Lockout",
+    "LoginFailure",
+    "LoginRefusedByIpLimit",
+];
+
+/// The functions that emit audit metrics, so read METRICS_NAMESPACE.
+const EMITTING_FUNCTIONS: [&str; 6] = [
+    "RegisterFunction",
+    "LoginFunction",
+    "RefreshFunction",
+    "LogoutFunction",
+    "AccountFunction",
+    "AuthorizerFunction",
+];
+
+fn is_ref(v: &Value, name: &str) -> bool {
+    matches!(v, Value::Tagged(t) if t.tag == "!Ref" && t.value.as_str() == Some(name))
+}
+
+/// Every `AWS::CloudWatch::Alarm`: (logical id, its properties).
+fn alarms() -> Vec<(String, Value)> {
+    let t = template();
+    t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|(k, r)| (k.as_str().unwrap().to_owned(), r["Properties"].clone()))
+        .collect()
+}
+
+/// The metrics an alarm watches: its own (Namespace, MetricName,
+/// Dimensions), or each `MetricStat.Metric` of its metric math.
+fn watched(alarm: &Value) -> Vec<Value> {
+    match alarm["Metrics"].as_sequence() {
+        Some(metrics) => metrics
+            .iter()
+            .filter(|m| m.get("MetricStat").is_some())
+            .map(|m| m["MetricStat"]["Metric"].clone())
+            .collect(),
+        None => vec![alarm.clone()],
+    }
+}
+
+/// Whether `metric` is `namespace`/`name` with exactly the one dimension
+/// `dimension` = `!Ref target`.
+fn is_metric_of(
+    metric: &Value,
+    namespace: &str,
+    name: &str,
+    dimension: &str,
+    target: &str,
+) -> bool {
+    let dims = metric["Dimensions"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    metric["Namespace"].as_str() == Some(namespace)
+        && metric["MetricName"].as_str() == Some(name)
+        && dims.len() == 1
+        && dims[0]["Name"].as_str() == Some(dimension)
+        && is_ref(&dims[0]["Value"], target)
+}
+
+#[test]
+fn every_alarm_on_an_audit_metric_names_one_the_code_emits_and_every_security_signal_has_one() {
+    let mut alarmed = BTreeSet::new();
+    for (id, alarm) in alarms() {
+        for metric in watched(&alarm) {
+            if metric["Namespace"]
+                .as_str()
+                .is_some_and(|ns| ns.starts_with("AWS/"))
+            {
+                continue;
+            }
+            assert!(
+                is_ref(&metric["Namespace"], "MetricsNamespace"),
+                "{id}: an audit metric is in !Ref MetricsNamespace"
+            );
+            let name = str_at(&metric, &["MetricName"]);
+            assert!(
+                METRIC_NAMES.contains(&name),
+                "{id}: {name} is never emitted"
+            );
+            assert!(
+                metric.get("Dimensions").is_none(),
+                "{id}: the audit metrics have no dimensions"
+            );
+            alarmed.insert(name.to_owned());
+        }
+    }
+    for name in ALARMED_METRICS {
+        assert!(METRIC_NAMES.contains(&name), "{name}");
+        assert!(alarmed.contains(name), "no alarm on {name}");
+    }
+    let t = template();
+    let ns = &t["Parameters"]["MetricsNamespace"];
+    assert_eq!(ns["Default"].as_str(), Some("ServerlessAuth"));
+}
+
+#[test]
+fn the_reuse_and_ip_limit_alarms_fire_on_the_first_event() {
+    for (id, alarm) in alarms() {
+        let name = alarm["MetricName"].as_str();
+        if matches!(name, Some("RefreshReuseDetected" | "LoginRefusedByIpLimit")) {
+            assert_eq!(alarm["Statistic"].as_str(), Some("Sum"), "{id}");
+            assert_eq!(alarm["Threshold"].as_u64(), Some(1), "{id}");
+            assert_eq!(
+                alarm["ComparisonOperator"].as_str(),
+                Some("GreaterThanOrEqualToThreshold"),
+                "{id}"
+            );
+            assert!(alarm["Period"].as_u64().unwrap() <= 300, "{id}");
+        }
+    }
+}
+
+#[test]
+fn every_function_has_an_errors_alarm_and_its_throttles_and_the_apis_5xx_are_alarmed() {
+    let alarms = alarms();
+    let any = |namespace: &str, name: &str, dimension: &str, target: &str| {
+        alarms.iter().any(|(_, a)| {
+            watched(a)
+                .iter()
+                .any(|m| is_metric_of(m, namespace, name, dimension, target))
+        })
+    };
+    let functions = functions();
+    assert_eq!(functions.len(), 8, "{functions:?}");
+    for f in &functions {
+        // Errors: an alarm of its own, named after the function.
+        assert!(
+            alarms.iter().any(|(_, a)| a.get("Metrics").is_none()
+                && is_metric_of(a, "AWS/Lambda", "Errors", "FunctionName", f)),
+            "{f}: no Errors alarm"
+        );
+        assert!(
+            any("AWS/Lambda", "Throttles", "FunctionName", f),
+            "{f}: no Throttles alarm"
+        );
+    }
+    assert!(any("AWS/ApiGateway", "5xx", "ApiId", "HttpApi"), "API 5xx");
+}
+
+#[test]
+fn alarms_notify_only_the_optional_topic_and_no_data_is_no_alarm() {
+    let t = template();
+    assert_eq!(
+        t["Parameters"]["AlarmTopicArn"]["Default"].as_str(),
+        Some("")
+    );
+    let not = tagged(&t["Conditions"]["HasAlarmTopic"], "!Not")
+        .as_sequence()
+        .unwrap();
+    let equals = tagged(&not[0], "!Equals").as_sequence().unwrap();
+    assert!(is_ref(&equals[0], "AlarmTopicArn"));
+    assert_eq!(equals[1].as_str(), Some(""));
+
+    let alarms = alarms();
+    assert!(alarms.len() >= 14, "{}", alarms.len());
+    for (id, alarm) in alarms {
+        assert_eq!(
+            alarm["TreatMissingData"].as_str(),
+            Some("notBreaching"),
+            "{id}"
+        );
+        assert!(alarm.get("InsufficientDataActions").is_none(), "{id}");
+        for key in ["AlarmActions", "OKActions"] {
+            let args = tagged(&alarm[key], "!If").as_sequence().expect(key);
+            assert_eq!(args[0].as_str(), Some("HasAlarmTopic"), "{id} {key}");
+            let topics = args[1].as_sequence().expect("a list of topics");
+            assert_eq!(topics.len(), 1, "{id} {key}");
+            assert!(is_ref(&topics[0], "AlarmTopicArn"), "{id} {key}");
+            assert!(is_ref(&args[2], "AWS::NoValue"), "{id} {key}");
+        }
+    }
+}
+
+#[test]
+fn api_access_logs_are_json_lines_without_headers_or_bodies_kept_for_the_retention() {
+    let t = template();
+    let settings = &t["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"];
+    let destination = tagged(&settings["DestinationArn"], "!GetAtt");
+    assert_eq!(destination.as_str(), Some("ApiAccessLogGroup.Arn"));
+    let group = &t["Resources"]["ApiAccessLogGroup"];
+    assert_eq!(str_at(group, &["Type"]), "AWS::Logs::LogGroup");
+    assert!(is_ref(
+        &group["Properties"]["RetentionInDays"],
+        "LogRetentionDays"
+    ));
+
+    let format: serde_json::Value =
+        serde_json::from_str(str_at(settings, &["Format"])).expect("the format is JSON");
+    let fields = format.as_object().expect("one JSON object per request");
+    let variables: BTreeSet<&str> = fields
+        .values()
+        .map(|v| {
+            let v = v.as_str().expect("every field a quoted string");
+            v.strip_prefix("$context.")
+                .unwrap_or_else(|| panic!("{v}: a $context variable, nothing else"))
+        })
+        .collect();
+    for v in [
+        "requestId",
+        "identity.sourceIp",
+        "routeKey",
+        "status",
+        "responseLatency",
+        "integrationLatency",
+        "identity.userAgent",
+        "requestTime",
+        "protocol",
+        "authorizer.error",
+    ] {
+        assert!(variables.contains(v), "$context.{v} is logged");
+    }
+    for v in &variables {
+        let lower = v.to_ascii_lowercase();
+        assert!(
+            !["header", "body", "claims", "querystring", "cookie", "path"]
+                .iter()
+                .any(|no| lower.contains(no)),
+            "$context.{v}: no header, body, claim, query or path"
+        );
+    }
+}
+
+#[test]
+fn the_dashboard_shows_every_audit_metric_and_each_functions_errors_throttles_and_duration() {
+    let t = template();
+    let dashboard = &t["Resources"]["Dashboard"];
+    assert_eq!(str_at(dashboard, &["Type"]), "AWS::CloudWatch::Dashboard");
+    let body = tagged(&dashboard["Properties"]["DashboardBody"], "!Sub")
+        .as_str()
+        .expect("!Sub of a JSON document");
+    // `${...}` occur only inside JSON strings: the body parses as it is.
+    let body: serde_json::Value = serde_json::from_str(body).expect("the dashboard is JSON");
+    let rows: Vec<Vec<String>> = body["widgets"]
+        .as_array()
+        .expect("widgets")
+        .iter()
+        .flat_map(|w| {
+            w["properties"]["metrics"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|row| {
+            row.as_array()
+                .expect("a metric row")
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    let has = |row: &[&str]| rows.iter().any(|r| r == row);
+    for name in METRIC_NAMES {
+        assert!(has(&["${MetricsNamespace}", name]), "{name}");
+    }
+    for f in functions() {
+        let f = format!("${{{f}}}");
+        for metric in ["Errors", "Throttles", "Duration"] {
+            assert!(
+                has(&["AWS/Lambda", metric, "FunctionName", &f]),
+                "{f} {metric}"
+            );
+        }
+    }
+    for metric in ["4xx", "5xx", "Latency", "Count"] {
+        assert!(
+            has(&["AWS/ApiGateway", metric, "ApiId", "${HttpApi}"]),
+            "{metric}"
+        );
+    }
+}
+
+#[test]
+fn metrics_namespace_goes_to_exactly_the_functions_that_emit_metrics() {
+    let t = template();
+    for f in functions() {
+        let v = &t["Resources"][f.as_str()]["Properties"]["Environment"]["Variables"]["METRICS_NAMESPACE"];
+        if EMITTING_FUNCTIONS.contains(&f.as_str()) {
+            assert!(is_ref(v, "MetricsNamespace"), "{f}: {v:?}");
+        } else {
+            assert!(v.is_null(), "{f} emits no metric");
+        }
+    }
+}
+
+#[test]
+fn route_throttles_are_far_above_what_one_modest_client_sends() {
+    // HTTP API limits are per route, shared by every caller: a low one lets a
+    // single client refuse a route to everyone (login at 20/s did).
+    let t = template();
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    let limits = |s: &Value| {
+        let rate = s["ThrottlingRateLimit"].as_u64().expect("a rate");
+        let burst = s["ThrottlingBurstLimit"].as_u64().expect("a burst");
+        assert!(burst >= rate, "{s:?}");
+        assert!(
+            rate <= 10_000 && burst <= 5_000,
+            "within the account's quota"
+        );
+        rate
+    };
+    assert!(limits(&api["DefaultRouteSettings"]) >= 500);
+    let routes = &api["RouteSettings"];
+    assert!(limits(&routes["POST /auth/login"]) >= 200);
+    assert!(limits(&routes["POST /auth/register"]) >= 50);
 }

@@ -2,7 +2,8 @@
 //! as the runtime hands it over, beside the HMAC floor (one HMAC-SHA256 over
 //! the token's signing input, key prepared once) measured in the same group.
 //! `*_logged` runs with the production JSON log subscriber writing to a sink,
-//! so the decision's log line is formatted as in Lambda.
+//! with a metrics namespace (`logging::subscriber_with`), so the decision's
+//! log line is formatted as in Lambda.
 //!
 //! The `authorizer_es256` group runs the HTTP API invocation with an ES256
 //! token beside the raw P-256 verification of its signing input with the
@@ -77,7 +78,10 @@ fn handler(c: &mut Criterion) {
             b.iter(|| authorizer.invoke(black_box(bytes), NOW))
         });
     }
-    let dispatch = tracing::Dispatch::new(logging::subscriber(std::io::sink));
+    // As deployed: with a metrics namespace (an allow line carries no
+    // metric, so this measures that the namespace costs it nothing).
+    let settings = logging::Settings::with_namespace("ServerlessAuth").expect("valid namespace");
+    let dispatch = tracing::Dispatch::new(logging::subscriber_with(std::io::sink, &settings));
     tracing::dispatcher::with_default(&dispatch, || {
         for (name, bytes) in &events {
             group.bench_function(format!("{name}_logged"), |b| {

@@ -17,6 +17,7 @@ mod changes;
 pub mod client;
 pub mod error;
 mod item;
+pub mod limits;
 pub mod schema;
 pub mod sessions;
 pub mod users;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use config::{ConfigError, Source, duration, number, required};
 
 pub use error::StoreError;
+pub use limits::{Counter, Limit, Refund, Reservation};
 pub use sessions::{Refusal, Rotation, Session, SessionStart};
 pub use users::{Attempt, InvalidUsername, User, Username};
 

@@ -46,6 +46,8 @@ pub struct Session {
     /// limit needs no write: it is the current refresh token's signed `exp`.
     pub expires_at: u64,
     pub user_agent: Option<String>,
+    /// The login's source IP, as API Gateway saw it.
+    pub source_ip: Option<String>,
 }
 
 impl Session {
@@ -74,6 +76,7 @@ impl TryFrom<&Item> for Session {
             created_at: get_n(item, "created_at")?,
             expires_at: get_n(item, "expires_at")?,
             user_agent: get_opt_s(item, "user_agent")?,
+            source_ip: get_opt_s(item, "source_ip")?,
         })
     }
 }
@@ -131,6 +134,7 @@ impl Store {
             created_at: now,
             expires_at: now.saturating_add(start.max_lifetime_secs),
             user_agent: start.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
+            source_ip: start.source_ip.map(|ip| truncate(ip, MAX_SOURCE_IP)),
         };
         let mut put = Put::builder()
             .table_name(&self.sessions.table)
@@ -146,7 +150,20 @@ impl Store {
         if let Some(ua) = &session.user_agent {
             put = put.item("user_agent", s(ua.as_str()));
         }
-        let mut set = "SET failed_logins = :zero, failed_since = :zero".to_owned();
+        if let Some(ip) = &session.source_ip {
+            put = put.item("source_ip", s(ip.as_str()));
+        }
+        // A login from a device the user already used is not subject to the
+        // account lockout, and leaves the account's count alone (it belongs
+        // to unknown devices); any other login clears it.
+        let (mut set, lock) = if start.trusted_device {
+            ("SET last_device_login = :now".to_owned(), "")
+        } else {
+            (
+                "SET failed_logins = :zero, failed_since = :zero".to_owned(),
+                " AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
+            )
+        };
         // A user item written without a version (by hand) reads as version 0.
         let version = if user.version == 0 {
             "(attribute_not_exists(version) OR version = :version)"
@@ -158,10 +175,8 @@ impl Store {
             .key("pk", user_key(&user.user_id))
             .condition_expression(format!(
                 "attribute_exists(pk) AND {version} \
-                 AND (attribute_not_exists(disabled) OR disabled = :false) \
-                 AND (attribute_not_exists(locked_until) OR locked_until <= :now)"
+                 AND (attribute_not_exists(disabled) OR disabled = :false){lock}"
             ))
-            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":version", n(user.version))
             .expression_attribute_values(
                 ":false",
@@ -173,11 +188,14 @@ impl Store {
             set.push_str(", password_hash = :hash");
             reset = reset.expression_attribute_values(":hash", s(hash));
         }
+        if !start.trusted_device {
+            reset = reset.expression_attribute_values(":zero", n(0));
+        }
         let reset = reset
             .update_expression(set)
             .build()
             .map_err(StoreError::internal)?;
-        let result = self
+        let mut transaction = self
             .users
             .client
             .transact_write_items()
@@ -186,7 +204,17 @@ impl Store {
                     .put(put.build().map_err(StoreError::internal)?)
                     .build(),
             )
-            .transact_items(TransactWriteItem::builder().update(reset).build())
+            .transact_items(TransactWriteItem::builder().update(reset).build());
+        // The reservations this login made on its failure counters are given
+        // back in the same transaction: a success is not a failure.
+        for refund in start.refunds {
+            transaction = transaction.transact_items(
+                TransactWriteItem::builder()
+                    .update(self.users.refund(refund)?)
+                    .build(),
+            );
+        }
+        let result = transaction
             // The SDK's retry of a transaction whose answer was lost is then
             // recognised as the same one, not refused (the session exists).
             .client_request_token(&session.sid)
@@ -216,11 +244,21 @@ impl Store {
     }
 }
 
+/// Longest source IP kept with a session (an IPv6 address is at most 45).
+pub const MAX_SOURCE_IP: usize = 64;
+
 /// What a login adds to the user it starts a session for.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionStart<'a> {
     /// The client's user agent (kept, truncated, as a hint for listing).
     pub user_agent: Option<&'a str>,
+    /// The login's source IP (from API Gateway's request context).
+    pub source_ip: Option<&'a str>,
+    /// The login presented a valid device token of this user: the account
+    /// lockout does not apply (its device counter did).
+    pub trusted_device: bool,
+    /// The failure counters this login reserved, given back on success.
+    pub refunds: &'a [crate::limits::Refund],
     /// `SESSION_MAX_LIFETIME`, seconds.
     pub max_lifetime_secs: u64,
     pub lockout: LockoutPolicy,

@@ -274,8 +274,20 @@ impl Users {
         now: u64,
     ) -> Result<Attempt, StoreError> {
         let id = self.user_id_of(username).await?;
+        self.begin_login_for(id.as_deref(), policy, now).await
+    }
+
+    /// [`Users::begin_login`] after the username's claim was read: `id` is
+    /// the user it names, if any. An unknown user's attempt is made against
+    /// an id no user has, so it costs the same request.
+    pub async fn begin_login_for(
+        &self,
+        id: Option<&str>,
+        policy: LockoutPolicy,
+        now: u64,
+    ) -> Result<Attempt, StoreError> {
         let attempt = self
-            .begin_attempt(id.as_deref().unwrap_or(NO_USER), policy, now)
+            .begin_attempt(id.unwrap_or(NO_USER), policy, now)
             .await?;
         Ok(if id.is_some() {
             attempt

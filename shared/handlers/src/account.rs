@@ -159,6 +159,7 @@ struct Listed<'a> {
     created_at: u64,
     last_used_at: u64,
     user_agent: Option<&'a str>,
+    source_ip: Option<&'a str>,
     current: bool,
 }
 
@@ -188,6 +189,7 @@ async fn list_sessions(
             created_at: s.created_at,
             last_used_at: s.rotated_at,
             user_agent: s.user_agent.as_deref(),
+            source_ip: s.source_ip.as_deref(),
             current: s.sid == caller.sid,
         })
         .collect();

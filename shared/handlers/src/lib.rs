@@ -73,6 +73,16 @@ impl Issuing {
     /// current refresh token, and answers them: the tail of login and of
     /// refresh.
     pub fn answer(&self, session: &Session, now: u64) -> Result<Response<Body>, ApiError> {
+        self.answer_with_device(session, None, now)
+    }
+
+    /// [`Issuing::answer`] with login's device token (and its lifetime).
+    pub fn answer_with_device(
+        &self,
+        session: &Session,
+        device: Option<(&str, u64)>,
+        now: u64,
+    ) -> Result<Response<Body>, ApiError> {
         let access = self
             .access
             .issue(&session.user_id, &session.sid, &session.roles, now)
@@ -92,6 +102,7 @@ impl Issuing {
                 // to REFRESH_REUSE_INTERVAL ago, and the cookie must not
                 // outlive it.
                 refresh_expires_in: refresh.expires_at.saturating_sub(now),
+                device,
             },
         ))
     }
@@ -146,6 +157,21 @@ pub(crate) fn user_agent(req: &Request) -> Option<String> {
         .get(lambda_http::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`
+/// of an HTTP API or function URL, `requestContext.identity.sourceIp` of a
+/// REST API). Never a header: `X-Forwarded-For` is whatever the client
+/// wrote.
+pub(crate) fn source_ip(req: &Request) -> Option<String> {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let ip = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.clone(),
+        RequestContext::ApiGatewayV1(ctx) => ctx.identity.source_ip.clone(),
+        _ => None,
+    };
+    ip.filter(|ip| !ip.is_empty())
 }
 
 /// Where the refresh token came from: the cookie (subject to the CSRF

@@ -42,6 +42,20 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Request {
+    request_from(front, None, method, path, headers, body)
+}
+
+/// [`request`] from the client address `source_ip` (where API Gateway puts
+/// it: `requestContext.http.sourceIp`, or `.identity.sourceIp` for REST),
+/// or from the event file's own address.
+pub fn request_from(
+    front: Front,
+    source_ip: Option<&str>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Request {
     let mut ev = match front {
         Front::HttpApi => event_file("http-api-v2.json"),
         Front::RestApi => event_file("rest-api-v1.json"),
@@ -80,6 +94,14 @@ pub fn request(
                 ev["headers"][*k] = json!(v);
                 ev["multiValueHeaders"][*k] = json!([v]);
             }
+        }
+    }
+    if let Some(ip) = source_ip {
+        match front {
+            Front::HttpApi | Front::FunctionUrl => {
+                ev["requestContext"]["http"]["sourceIp"] = json!(ip)
+            }
+            Front::RestApi => ev["requestContext"]["identity"]["sourceIp"] = json!(ip),
         }
     }
     ev["body"] = body.map_or(Value::Null, |b| json!(b));

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub enum TokenUse {
     Access,
     Refresh,
+    Device,
 }
 
 impl TokenUse {
@@ -15,6 +16,7 @@ impl TokenUse {
         match self {
             TokenUse::Access => "access",
             TokenUse::Refresh => "refresh",
+            TokenUse::Device => "device",
         }
     }
 }
@@ -48,6 +50,21 @@ pub struct RefreshClaims {
     pub sid: String,
     #[serde(rename = "gen")]
     pub generation: u64,
+    pub token_use: TokenUse,
+}
+
+/// Claims of a device token: which user's browser or app this is (`sub`)
+/// and the device's id (`jti`). It grants nothing by itself: a login that
+/// presents it for the same user is counted against the device, not the
+/// account (ARCHITECTURE.md, "Abuse resistance").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: u64,
+    pub exp: u64,
+    pub jti: String,
     pub token_use: TokenUse,
 }
 

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use config::{ConfigError, Env, Source};
 use serde::Serialize;
 
-use crate::claims::{AccessClaims, RawClaims, RefreshClaims, TokenUse};
+use crate::claims::{AccessClaims, DeviceClaims, RawClaims, RefreshClaims, TokenUse};
 use crate::config::{ACCESS, Algorithm, Kind, Parties, REFRESH, leeway};
 use crate::ec;
 use crate::error::{Claim, TokenError};
@@ -469,6 +469,79 @@ impl RefreshVerifier {
             generation,
             token_use: TokenUse::Refresh,
         })
+    }
+}
+
+/// How long a device token lives: a year, re-issued at every login.
+pub const DEVICE_TOKEN_SECS: u64 = 365 * 24 * 3600;
+
+/// Signs and verifies device tokens (login only). They are HS256 with the
+/// refresh secret (`JWT_REFRESH_SECRET`, + `_PREVIOUS` to verify during a
+/// rotation): only login ever reads them, and `token_use: "device"` keeps
+/// them apart from refresh tokens, whose verifier insists on `refresh`.
+pub struct DeviceTokens {
+    signer: Signer,
+    verifier: Verifier,
+}
+
+impl DeviceTokens {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let mut signer = Signer::from_source(src, REFRESH)?;
+        signer.ttl_secs = DEVICE_TOKEN_SECS;
+        let mut verifier = Verifier::from_source(src, REFRESH)?;
+        verifier.use_ = TokenUse::Device;
+        verifier.max_lifetime_secs = DEVICE_TOKEN_SECS;
+        Ok(Self { signer, verifier })
+    }
+
+    /// A device token for `sub`, naming device `device_id` (a new random id
+    /// for a device seen for the first time, else the one it presented).
+    pub fn issue(&self, sub: &str, device_id: &str, now: u64) -> Result<Issued, TokenError> {
+        if sub.is_empty() {
+            return Err(TokenError::invalid(Claim::Sub));
+        }
+        if device_id.is_empty() {
+            return Err(TokenError::invalid(Claim::Jti));
+        }
+        let s = &self.signer;
+        let claims = DeviceClaims {
+            iss: s.parties.issuer.clone(),
+            aud: s.parties.audience.clone(),
+            sub: sub.to_owned(),
+            iat: now,
+            exp: now + s.ttl_secs,
+            jti: device_id.to_owned(),
+            token_use: TokenUse::Device,
+        };
+        Ok(Issued {
+            token: s.sign(&claims)?,
+            jti: claims.jti,
+            expires_at: claims.exp,
+            expires_in: s.ttl_secs,
+        })
+    }
+
+    /// Verifies a device token at `now`.
+    pub fn verify(&self, token: &str, now: u64) -> Result<DeviceClaims, TokenError> {
+        let raw = self.verifier.verify(token, now)?;
+        Ok(DeviceClaims {
+            iss: raw.iss,
+            aud: raw.aud,
+            sub: raw.sub,
+            iat: raw.iat,
+            exp: raw.exp,
+            jti: raw.jti,
+            token_use: TokenUse::Device,
+        })
+    }
+
+    /// A new device id.
+    pub fn new_device_id() -> String {
+        uuid::Uuid::new_v4().simple().to_string()
     }
 }
 

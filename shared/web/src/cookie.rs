@@ -1,6 +1,7 @@
 //! The refresh cookie: `refresh_token=<jwt>; HttpOnly; Secure;
-//! SameSite=Strict; Path=<COOKIE_PATH>; Max-Age=<seconds>`, and reading it
-//! back.
+//! SameSite=Strict; Path=<COOKIE_PATH>; Max-Age=<seconds>`, the device
+//! cookie (`device=<jwt>`, the same attributes but `Path=<COOKIE_PATH>/login`:
+//! only login reads it), and reading them back.
 
 use lambda_http::http::{HeaderMap, HeaderValue, header};
 
@@ -8,6 +9,8 @@ use crate::Cookies;
 
 /// Name of the refresh cookie.
 pub const NAME: &str = "refresh_token";
+/// Name of the device cookie.
+pub const DEVICE: &str = "device";
 /// `; HttpOnly; Secure; SameSite=Strict; Path=...`: the cookie goes only to
 /// the auth routes, never to the rest of the API, and never cross-site.
 fn attributes(cookies: &Cookies) -> String {
@@ -19,6 +22,19 @@ fn attributes(cookies: &Cookies) -> String {
 pub fn set(headers: &mut HeaderMap, token: &str, max_age: u64, cookies: &Cookies) {
     let value = format!("{NAME}={token}{}; Max-Age={max_age}", attributes(cookies));
     // A JWT is base64url and dots: always a valid header value.
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.append(header::SET_COOKIE, v);
+    }
+}
+
+/// Adds the `Set-Cookie` that stores the device token for `max_age` seconds,
+/// sent back to the login route only.
+pub fn set_device(headers: &mut HeaderMap, token: &str, max_age: u64, cookies: &Cookies) {
+    let secure = if cookies.secure { "; Secure" } else { "" };
+    let value = format!(
+        "{DEVICE}={token}; HttpOnly{secure}; SameSite=Strict; Path={}/login; Max-Age={max_age}",
+        cookies.path
+    );
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.append(header::SET_COOKIE, v);
     }
@@ -43,6 +59,12 @@ pub fn clear(headers: &mut HeaderMap, cookies: &Cookies) {
 /// non-ASCII bytes (UTF-8 set by a script, say) must not hide the refresh
 /// cookie beside it.
 pub fn read(headers: &HeaderMap) -> Option<String> {
+    read_named(headers, NAME)
+}
+
+/// The cookie `name` from the request's `Cookie` headers, read as [`read`]
+/// reads the refresh cookie (two different values read as none).
+pub fn read_named(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut values = headers
         .get_all(header::COOKIE)
         .iter()
@@ -52,7 +74,7 @@ pub fn read(headers: &HeaderMap) -> Option<String> {
             let eq = pair.iter().position(|b| *b == b'=')?;
             Some((&pair[..eq], &pair[eq + 1..]))
         })
-        .filter(|(name, _)| *name == NAME.as_bytes())
+        .filter(|(found, _)| *found == name.as_bytes())
         // `refresh_token=""` is as empty as `refresh_token=`: no token.
         .map(|(_, value)| trim_quotes(value))
         .filter(|value| !value.is_empty());
@@ -94,6 +116,21 @@ mod tests {
             h[header::SET_COOKIE],
             "refresh_token=a.b.c; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=604800"
         );
+    }
+
+    #[test]
+    fn the_device_cookie_goes_to_login_only() {
+        let mut h = HeaderMap::new();
+        set_device(&mut h, "d.e.v", 31_536_000, &Cookies::default());
+        assert_eq!(
+            h[header::SET_COOKIE],
+            "device=d.e.v; HttpOnly; Secure; SameSite=Strict; Path=/auth/login; Max-Age=31536000"
+        );
+        let h = cookie_headers(&["refresh_token=r.e.f; device=d.e.v"]);
+        assert_eq!(read_named(&h, DEVICE).as_deref(), Some("d.e.v"));
+        assert_eq!(read(&h).as_deref(), Some("r.e.f"));
+        let two = cookie_headers(&["device=a.b.c; device=x.y.z"]);
+        assert_eq!(read_named(&two, DEVICE), None);
     }
 
     #[test]

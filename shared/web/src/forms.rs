@@ -11,11 +11,15 @@
 use serde::Deserialize;
 
 /// `POST /auth/register` and `POST /auth/login`: `{"username","password"}`,
-/// both required. Unknown fields are ignored.
+/// both required, and for login of a native client the optional
+/// `device_token` (browsers send the device cookie). Unknown fields are
+/// ignored.
 #[derive(Deserialize)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    #[serde(default)]
+    pub device_token: Option<String>,
 }
 
 /// `POST /auth/refresh`: `{"refresh_token"}`, optional (the cookie is read

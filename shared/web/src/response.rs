@@ -38,6 +38,9 @@ pub struct TokenPair<'a> {
     pub access_expires_in: u64,
     pub refresh_token: &'a str,
     pub refresh_expires_in: u64,
+    /// Login's device token and its lifetime: a cookie, and in the body
+    /// too when refresh tokens are.
+    pub device: Option<(&'a str, u64)>,
 }
 
 #[derive(Serialize)]
@@ -49,6 +52,8 @@ struct TokenBody<'a> {
     refresh_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_expires_in: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<&'a str>,
 }
 
 /// `200 {"access_token","token_type":"Bearer","expires_in"}` with the refresh
@@ -63,6 +68,7 @@ pub fn tokens(cookies: &Cookies, in_body: bool, pair: &TokenPair<'_>) -> Respons
             expires_in: pair.access_expires_in,
             refresh_token: in_body.then_some(pair.refresh_token),
             refresh_expires_in: in_body.then_some(pair.refresh_expires_in),
+            device_token: pair.device.filter(|_| in_body).map(|(t, _)| t),
         },
     );
     cookie::set(
@@ -71,5 +77,8 @@ pub fn tokens(cookies: &Cookies, in_body: bool, pair: &TokenPair<'_>) -> Respons
         pair.refresh_expires_in,
         cookies,
     );
+    if let Some((token, max_age)) = pair.device {
+        cookie::set_device(res.headers_mut(), token, max_age, cookies);
+    }
     res
 }
