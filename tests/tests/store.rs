@@ -933,3 +933,63 @@ async fn no_item_holds_a_token_or_a_password_in_clear() {
         }
     }
 }
+
+/// A login that reserved on a counter in one window and succeeds after the
+/// window was restarted by others starts its session and forgives nothing
+/// of the new window: successes never buy extra guesses.
+#[tokio::test]
+async fn a_refund_never_reaches_into_a_later_window() {
+    use accounts::{Counter, Limit, Refund, Reservation};
+    let ctx = Ctx::new().await;
+    let users = &ctx.store.users;
+    let (user, _) = register(&ctx, "walt").await;
+    let counter = Counter::Ip("192.0.2.44");
+    let limit = Limit {
+        max: 10,
+        window_secs: 60,
+    };
+    let Reservation::Reserved { window_ends, .. } =
+        users.reserve(counter, limit, NOW).await.unwrap()
+    else {
+        panic!("reserved")
+    };
+    // The window ends; two failures open and fill the next one.
+    for _ in 0..2 {
+        users.reserve(counter, limit, NOW + 61).await.unwrap();
+    }
+    assert_eq!(users.failures(counter, NOW + 61).await.unwrap(), 2);
+    let refunds = [Refund {
+        key: counter.key(),
+        window_ends,
+    }];
+    let start = accounts::SessionStart {
+        refunds: &refunds,
+        ..ctx.start(None)
+    };
+    let session = ctx.store.start_session(&user, start, NOW + 61).await;
+    assert!(session.is_ok(), "{session:?}");
+    assert_eq!(
+        users.failures(counter, NOW + 61).await.unwrap(),
+        2,
+        "nothing of the new window forgiven"
+    );
+    // Within its own window a refund gives the reservation back.
+    let Reservation::Reserved { window_ends, .. } =
+        users.reserve(counter, limit, NOW + 62).await.unwrap()
+    else {
+        panic!("reserved")
+    };
+    let refunds = [Refund {
+        key: counter.key(),
+        window_ends,
+    }];
+    let start = accounts::SessionStart {
+        refunds: &refunds,
+        ..ctx.start(None)
+    };
+    ctx.store
+        .start_session(&user, start, NOW + 62)
+        .await
+        .unwrap();
+    assert_eq!(users.failures(counter, NOW + 62).await.unwrap(), 2);
+}

@@ -9,8 +9,8 @@
 //! one attempt on its counters *before* the password is checked, with one
 //! conditional `UpdateItem`, so parallel guesses cannot outrun a limit; a
 //! login that succeeds gives its reservations back inside the transaction
-//! that starts its session ([`Users::refund`]). So the counters count
-//! failures, exactly, and an outage fails closed: a reservation DynamoDB
+//! that starts its session ([`Users::refund`], into the same window only).
+//! So the counters count failures, exactly, and an outage fails closed: a reservation DynamoDB
 //! cannot make is a 503 before any password is checked, never a login let
 //! through uncounted and never a lockout.
 
@@ -69,8 +69,7 @@ pub struct Refund {
     pub window_ends: u64,
 }
 
-/// A number attribute that may be negative (a refund that met a restarted
-/// window), read as at least zero.
+/// The count, read as at least zero (refunds never take it below).
 fn count_of(item: &Item) -> u64 {
     match item.get("failures") {
         Some(AttributeValue::N(v)) => v.parse::<i64>().map_or(0, |v| v.max(0).unsigned_abs()),
@@ -143,9 +142,8 @@ impl Users {
                 }
                 Conditional::Failed(None) => {}
             }
-            // The last window is over (or a refund left an item without
-            // one): start a new window, unless another attempt just did
-            // (then count in it, above).
+            // The last window is over: start a new one, unless another
+            // attempt just did (then count in it, above).
             let result = self
                 .client
                 .update_item()
@@ -172,20 +170,21 @@ impl Users {
     }
 
     /// The update that gives a reservation back, for the transaction that
-    /// starts the session. Unconditional, so that it can never make a login
-    /// fail: if the window was restarted meanwhile it takes one from the new
-    /// window (a failure forgiven, never one invented), and if the item is
-    /// gone it leaves a count of -1 that the next reservation overwrites
-    /// (`expires_at` keeps it from staying).
+    /// starts the session: only into the window it was taken from, and
+    /// never below zero. When its window has moved on (a login that
+    /// straddled the window's end), the condition fails and the login's
+    /// transaction is sent again without refunds
+    /// ([`crate::Store::start_session`]): a failure of the new window is
+    /// never forgiven, so no sequence of successes buys extra guesses.
     pub(crate) fn refund(&self, refund: &Refund) -> Result<Update, StoreError> {
         Update::builder()
             .table_name(&self.table)
             .key("pk", s(refund.key.as_str()))
-            .update_expression(
-                "ADD failures :minus SET expires_at = if_not_exists(expires_at, :ends)",
-            )
+            .update_expression("ADD failures :minus")
+            .condition_expression("window_ends = :ends AND failures > :zero")
             .expression_attribute_values(":minus", AttributeValue::N("-1".to_owned()))
             .expression_attribute_values(":ends", n(refund.window_ends))
+            .expression_attribute_values(":zero", n(0))
             .build()
             .map_err(StoreError::internal)
     }
