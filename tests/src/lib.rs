@@ -374,7 +374,6 @@ impl Ctx {
             user_agent,
             source_ip: Some("192.0.2.10"),
             trusted_device: false,
-            refunds: &[],
             max_lifetime_secs: self.policies.max_lifetime_secs,
             lockout: self.policies.lockout,
             rehashed: None,

@@ -123,6 +123,39 @@ async fn a_victim_logs_in_from_their_device_while_the_account_is_locked_for_othe
 }
 
 #[tokio::test]
+async fn a_password_change_or_logout_everywhere_makes_every_device_unknown_again() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "gus").await;
+    // Whoever logged in before the change (the user, or a thief who knew
+    // the password then) holds a device token.
+    let before = device_of(&t, HOME, "gus", None).await;
+    let res = login(&t, login_from(HOME, "gus", PASSWORD, None, &[])).await;
+    let access = body(&res)["access_token"].as_str().unwrap().to_owned();
+    let new = "a different phrase, long enough";
+    let change = json!({"current_password": PASSWORD, "new_password": new}).to_string();
+    let req = request_from(
+        Front::HttpApi,
+        Some(HOME),
+        "POST",
+        "/auth/password",
+        &[
+            ("authorization", &format!("Bearer {access}")),
+            ("content-type", "application/json"),
+        ],
+        Some(&change),
+    );
+    assert_eq!(handlers::account(&t.fns.account, req).await.status(), 204);
+    // The account is locked for unknown devices; the old token is one.
+    for _ in 0..5 {
+        login(&t, login_from(ATTACKER, "gus", WRONG, None, &[])).await;
+    }
+    let res = login(&t, login_from(ATTACKER, "gus", WRONG, Some(&before), &[])).await;
+    assert_eq!(res.status(), 429, "no guess budget of its own any more");
+    let res = login(&t, login_from(HOME, "gus", new, Some(&before), &[])).await;
+    assert_eq!(res.status(), 429, "locked like any unknown device");
+}
+
+#[tokio::test]
 async fn each_device_has_its_own_failure_limit() {
     let t = TestApp::new().await;
     register_user(&t, Front::HttpApi, "dora").await;
@@ -166,6 +199,7 @@ async fn forged_expired_foreign_or_oversized_device_tokens_count_as_none_and_are
         .issue(
             &d.verify(&good, token::unix_now()).unwrap().sub,
             "old-device",
+            0,
             token::unix_now() - 2 * token::DEVICE_TOKEN_SECS,
         )
         .unwrap()
@@ -175,7 +209,7 @@ async fn forged_expired_foreign_or_oversized_device_tokens_count_as_none_and_are
         "another-refresh-secret-0123456789abcdefg",
     )]))
     .unwrap()
-    .issue("eve", "x", token::unix_now())
+    .issue("eve", "x", 0, token::unix_now())
     .unwrap()
     .token;
     let forged = format!("{}x", &good[..good.len() - 1]);
@@ -390,15 +424,15 @@ async fn requests_per_login_with_the_counters() {
     let (res, first) = counter.during(login(PASSWORD, None)).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
-        first, 4,
-        "unknown device: claim + address, account count, transaction"
+        first, 5,
+        "unknown device: claim + address, account count, transaction, refund"
     );
     let device = device_cookie(&res);
     let (res, known) = counter.during(login(PASSWORD, device.clone())).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
-        known, 5,
-        "known device: claim + address, user, device, transaction"
+        known, 7,
+        "known device: claim + address, user + device, transaction, two refunds"
     );
     let (res, failed) = counter.during(login(WRONG, None)).await;
     assert_eq!(res.status(), 401);
@@ -411,7 +445,7 @@ async fn requests_per_login_with_the_counters() {
     assert_eq!(again, 3, "claim + address, account count");
     let (res, from_device) = counter.during(login(WRONG, device)).await;
     assert_eq!(res.status(), 401);
-    assert_eq!(from_device, 4, "claim + address, user, device");
+    assert_eq!(from_device, 4, "claim + address, user + device");
     let unknown = json!({"username": "nobody", "password": WRONG}).to_string();
     let req = request_from(
         Front::HttpApi,

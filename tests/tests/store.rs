@@ -935,61 +935,67 @@ async fn no_item_holds_a_token_or_a_password_in_clear() {
 }
 
 /// A login that reserved on a counter in one window and succeeds after the
-/// window was restarted by others starts its session and forgives nothing
-/// of the new window: successes never buy extra guesses.
+/// window was restarted by others gives nothing back into the new window,
+/// and a refund never takes a count below zero: successes never buy extra
+/// guesses.
 #[tokio::test]
-async fn a_refund_never_reaches_into_a_later_window() {
+async fn a_refund_never_reaches_into_a_later_window_nor_below_zero() {
     use accounts::{Counter, Limit, Refund, Reservation};
     let ctx = Ctx::new().await;
     let users = &ctx.store.users;
-    let (user, _) = register(&ctx, "walt").await;
     let counter = Counter::Ip("192.0.2.44");
     let limit = Limit {
         max: 10,
         window_secs: 60,
     };
-    let Reservation::Reserved { window_ends, .. } =
-        users.reserve(counter, limit, NOW).await.unwrap()
-    else {
-        panic!("reserved")
+    let reserve = |at| async move {
+        match users.reserve(counter, limit, at).await.unwrap() {
+            Reservation::Reserved { window_ends, .. } => Refund {
+                key: counter.key(),
+                window_ends,
+            },
+            Reservation::Limited { .. } => panic!("limited"),
+        }
     };
+    let straddling = reserve(NOW).await;
     // The window ends; two failures open and fill the next one.
-    for _ in 0..2 {
-        users.reserve(counter, limit, NOW + 61).await.unwrap();
-    }
-    assert_eq!(users.failures(counter, NOW + 61).await.unwrap(), 2);
-    let refunds = [Refund {
-        key: counter.key(),
-        window_ends,
-    }];
-    let start = accounts::SessionStart {
-        refunds: &refunds,
-        ..ctx.start(None)
-    };
-    let session = ctx.store.start_session(&user, start, NOW + 61).await;
-    assert!(session.is_ok(), "{session:?}");
+    reserve(NOW + 61).await;
+    reserve(NOW + 61).await;
+    users.refund(&[straddling]).await.unwrap();
     assert_eq!(
         users.failures(counter, NOW + 61).await.unwrap(),
         2,
         "nothing of the new window forgiven"
     );
-    // Within its own window a refund gives the reservation back.
-    let Reservation::Reserved { window_ends, .. } =
-        users.reserve(counter, limit, NOW + 62).await.unwrap()
-    else {
-        panic!("reserved")
+    // Within its own window a refund gives the reservation back, once.
+    let own = reserve(NOW + 62).await;
+    assert_eq!(users.failures(counter, NOW + 62).await.unwrap(), 3);
+    users.refund(std::slice::from_ref(&own)).await.unwrap();
+    assert_eq!(users.failures(counter, NOW + 62).await.unwrap(), 2);
+    let fresh = Counter::Ip("192.0.2.45");
+    let one = match users.reserve(fresh, limit, NOW).await.unwrap() {
+        Reservation::Reserved { window_ends, .. } => Refund {
+            key: fresh.key(),
+            window_ends,
+        },
+        Reservation::Limited { .. } => panic!("limited"),
     };
-    let refunds = [Refund {
-        key: counter.key(),
-        window_ends,
-    }];
-    let start = accounts::SessionStart {
-        refunds: &refunds,
-        ..ctx.start(None)
-    };
-    ctx.store
-        .start_session(&user, start, NOW + 62)
+    for _ in 0..3 {
+        users.refund(std::slice::from_ref(&one)).await.unwrap();
+    }
+    assert_eq!(users.failures(fresh, NOW).await.unwrap(), 0);
+    let raw = ctx
+        .client
+        .get_item()
+        .table_name(&ctx.tables.users)
+        .key("pk", AttributeValue::S(fresh.key()))
+        .consistent_read(true)
+        .send()
         .await
         .unwrap();
-    assert_eq!(users.failures(counter, NOW + 62).await.unwrap(), 2);
+    assert_eq!(
+        raw.item().unwrap()["failures"],
+        AttributeValue::N("0".into()),
+        "never below zero"
+    );
 }

@@ -8,15 +8,20 @@
 //! `expires_at` (the table's TTL) equal to `window_ends`. A login reserves
 //! one attempt on its counters *before* the password is checked, with one
 //! conditional `UpdateItem`, so parallel guesses cannot outrun a limit; a
-//! login that succeeds gives its reservations back inside the transaction
-//! that starts its session ([`Users::refund`], into the same window only).
-//! So the counters count failures, exactly, and an outage fails closed: a reservation DynamoDB
+//! login that succeeds then gives its reservations back ([`Users::refund`],
+//! into the same window only, never below zero). So the counters count
+//! failures, and an outage fails closed: a reservation DynamoDB
 //! cannot make is a 503 before any password is checked, never a login let
-//! through uncounted and never a lockout.
+//! through uncounted and never a lockout; a refund DynamoDB cannot make
+//! leaves one failure too many counted (the safe side).
+//!
+//! Refunds are single-item writes after the session's transaction, not part
+//! of it: every login from one address writes that address's item, and a
+//! transaction holding it would make concurrent logins behind one NAT fail
+//! each other (`TransactionConflict`). Single-item writes to one item are
+//! simply applied in turn.
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::Users;
 use crate::error::{Conditional, StoreError, conditional};
@@ -169,24 +174,34 @@ impl Users {
         Err(StoreError::internal("a failure counter kept changing"))
     }
 
-    /// The update that gives a reservation back, for the transaction that
-    /// starts the session: only into the window it was taken from, and
-    /// never below zero. When its window has moved on (a login that
-    /// straddled the window's end), the condition fails and the login's
-    /// transaction is sent again without refunds
-    /// ([`crate::Store::start_session`]): a failure of the new window is
-    /// never forgiven, so no sequence of successes buys extra guesses.
-    pub(crate) fn refund(&self, refund: &Refund) -> Result<Update, StoreError> {
-        Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(refund.key.as_str()))
-            .update_expression("ADD failures :minus")
-            .condition_expression("window_ends = :ends AND failures > :zero")
-            .expression_attribute_values(":minus", AttributeValue::N("-1".to_owned()))
-            .expression_attribute_values(":ends", n(refund.window_ends))
-            .expression_attribute_values(":zero", n(0))
-            .build()
-            .map_err(StoreError::internal)
+    /// Gives back the reservations of a login that succeeded, all at once:
+    /// each only into the window it was taken from and never below zero
+    /// (a login that straddled its window's end forgives nothing of the
+    /// next one, so no sequence of successes buys extra guesses). Best
+    /// effort: the first error, if any, for the caller to log; a refund
+    /// that fails leaves one failure too many counted.
+    pub async fn refund(&self, refunds: &[Refund]) -> Result<(), StoreError> {
+        let writes = refunds.iter().map(|r| async move {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(r.key.as_str()))
+                .update_expression("ADD failures :minus")
+                .condition_expression("window_ends = :ends AND failures > :zero")
+                .expression_attribute_values(":minus", AttributeValue::N("-1".to_owned()))
+                .expression_attribute_values(":ends", n(r.window_ends))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await;
+            // A refused condition (another window, nothing to give back)
+            // is no error.
+            conditional(result).map(|_| ())
+        });
+        futures::future::join_all(writes)
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// The failures `counter` holds now (0 once its window is over): for

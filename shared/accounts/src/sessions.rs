@@ -195,31 +195,22 @@ impl Store {
             .update_expression(set)
             .build()
             .map_err(StoreError::internal)?;
-        // (The user's update is item 1 of the transaction, the refunds
-        // come after it.)
         let put = put.build().map_err(StoreError::internal)?;
-        let refunds = start
-            .refunds
-            .iter()
-            .map(|r| self.users.refund(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut why = self
-            .send_start(&put, &reset, &refunds, session.sid.clone())
-            .await?;
-        // A refund refused because its counter's window moved on meanwhile
-        // (a login that straddled the window's end): start the session
-        // without giving anything back rather than forgive a failure of the
-        // new window.
-        let refund_refused = why.iter().skip(2).any(|c| c.failed_condition());
-        let user_refused = why.get(1).is_some_and(|c| c.failed_condition());
-        if refund_refused && !user_refused {
-            why = self
-                .send_start(&put, &reset, &[], format!("{}.1", session.sid))
-                .await?;
-        }
-        if why.is_empty() {
-            return Ok(session);
-        }
+        let result = self
+            .users
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(reset).build())
+            // The SDK's retry of a transaction whose answer was lost is then
+            // recognised as the same one, not refused (the session exists).
+            .client_request_token(&session.sid)
+            .send()
+            .await;
+        let why = match transacted(result)? {
+            Transacted::Written(_) => return Ok(session),
+            Transacted::Cancelled(why) => why,
+        };
         // Why the user item refused (the session item cannot collide).
         let Some(old) = why.get(1).filter(|c| c.failed_condition()) else {
             return Err(StoreError::internal("login transaction was cancelled"));
@@ -240,36 +231,6 @@ impl Store {
     }
 }
 
-impl Store {
-    /// One try of a login's transaction: the session, the user's update,
-    /// the refunds. Empty when written, else why each item was refused.
-    async fn send_start(
-        &self,
-        put: &Put,
-        reset: &Update,
-        refunds: &[Update],
-        token: String,
-    ) -> Result<Vec<crate::error::Cancellation>, StoreError> {
-        let mut transaction = self
-            .users
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put.clone()).build())
-            .transact_items(TransactWriteItem::builder().update(reset.clone()).build());
-        for refund in refunds {
-            transaction = transaction
-                .transact_items(TransactWriteItem::builder().update(refund.clone()).build());
-        }
-        // The SDK's retry of a transaction whose answer was lost is then
-        // recognised as the same one, not refused (the session exists).
-        let result = transaction.client_request_token(token).send().await;
-        match transacted(result)? {
-            Transacted::Written(_) => Ok(Vec::new()),
-            Transacted::Cancelled(why) => Ok(why),
-        }
-    }
-}
-
 /// Longest source IP kept with a session (an IPv6 address is at most 45).
 pub const MAX_SOURCE_IP: usize = 64;
 
@@ -283,8 +244,6 @@ pub struct SessionStart<'a> {
     /// The login presented a valid device token of this user: the account
     /// lockout does not apply (its device counter did).
     pub trusted_device: bool,
-    /// The failure counters this login reserved, given back on success.
-    pub refunds: &'a [crate::limits::Refund],
     /// `SESSION_MAX_LIFETIME`, seconds.
     pub max_lifetime_secs: u64,
     pub lockout: LockoutPolicy,

@@ -111,26 +111,40 @@ async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> 
         ApiError::InvalidRequest("username must be 3 to 64 characters of A-Z a-z 0-9 . _ @ -")
     })?;
     let now = token::unix_now();
-    let ip = source_ip(&req).unwrap_or_else(|| "unknown".to_owned());
+    let source = source_ip(&req);
+    let ip = source.as_deref().map(address_key);
     let device = deps.device(&req, &body, now);
     let users = &deps.store.users;
 
-    // The source IP's reservation and the username's claim, at once.
-    let ip_counter = Counter::Ip(&ip);
+    // The source address's reservation and the username's claim, at once.
+    let ip_counter = ip.as_deref().map(Counter::Ip);
     let (reserved, id) = tokio::join!(
-        users.reserve(ip_counter, deps.ip_limit, now),
+        async {
+            match ip_counter {
+                Some(c) => users.reserve(c, deps.ip_limit, now).await.map(Some),
+                None => Ok(None),
+            }
+        },
         users.user_id_of(&username)
     );
-    let mut refunds = match reserved.map_err(store_error)? {
-        Reservation::Limited { retry_after } => {
-            tracing::warn!(event = "login_ip_limited", source_ip = %ip, "login refused: too many failures from this address");
+    let mut refunds = Vec::new();
+    match (reserved.map_err(store_error)?, ip_counter) {
+        (Some(Reservation::Limited { retry_after }), _) => {
+            tracing::warn!(
+                event = "login_ip_limited",
+                source_ip = ip.as_deref().unwrap_or("-"),
+                "login refused: too many failures from this address"
+            );
             return Err(ApiError::TooManyAttempts { retry_after });
         }
-        Reservation::Reserved { window_ends, .. } => vec![Refund {
-            key: ip_counter.key(),
+        (Some(Reservation::Reserved { window_ends, .. }), Some(c)) => refunds.push(Refund {
+            key: c.key(),
             window_ends,
-        }],
-    };
+        }),
+        _ => tracing::warn!(
+            "no source IP in the request context: the per-address limit does not apply"
+        ),
+    }
     let id = id.map_err(store_error)?;
     let device = device.filter(|d| {
         let mine = id.as_deref() == Some(d.sub.as_str());
@@ -147,35 +161,47 @@ async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> 
     // The attempt is counted before any hashing, so parallel guesses cannot
     // outrun a limit: on the device when the login comes from one of the
     // user's devices, else on the account.
-    let (user, device_count) = match (&id, &device) {
+    let known = match (&id, &device) {
         (Some(id), Some(d)) => {
             let counter = Counter::Device {
                 user_id: id,
                 device_id: &d.jti,
             };
-            let count = match users
-                .reserve(counter, deps.device_limit(), now)
-                .await
-                .map_err(store_error)?
-            {
-                Reservation::Limited { retry_after } => {
-                    tracing::info!(event = "login_failure", reason = "device_locked", sub = %id, "login refused");
-                    return Err(ApiError::TooManyAttempts { retry_after });
-                }
-                Reservation::Reserved { count, window_ends } => {
-                    refunds.push(Refund {
-                        key: counter.key(),
-                        window_ends,
-                    });
-                    count
-                }
+            let (reserved, user) = tokio::join!(
+                users.reserve(counter, deps.device_limit(), now),
+                users.get(id)
+            );
+            let Some(user) = user.map_err(store_error)? else {
+                return unknown_user(password).await;
             };
-            match users.get(id).await.map_err(store_error)? {
-                Some(user) => (user, Some(count)),
-                None => return unknown_user(password).await,
+            // A device token from before the user's last password change,
+            // logout everywhere, disable or role change is no longer a
+            // device of theirs: whoever logged in then may not keep a guess
+            // budget of their own.
+            if d.ver != user.version {
+                tracing::info!(event = "device_token_refused", reason = "stale", sub = %id, "device token ignored");
+                None
+            } else {
+                match reserved.map_err(store_error)? {
+                    Reservation::Limited { retry_after } => {
+                        tracing::info!(event = "login_failure", reason = "device_locked", sub = %id, "login refused");
+                        return Err(ApiError::TooManyAttempts { retry_after });
+                    }
+                    Reservation::Reserved { count, window_ends } => {
+                        refunds.push(Refund {
+                            key: counter.key(),
+                            window_ends,
+                        });
+                        Some((user, DeviceAttempt { count, window_ends }))
+                    }
+                }
             }
         }
-        _ => match users
+        _ => None,
+    };
+    let (user, device_attempt) = match known {
+        Some((user, attempt)) => (user, Some(attempt)),
+        None => match users
             .begin_login_for(id.as_deref(), deps.lockout, now)
             .await
             .map_err(store_error)?
@@ -188,8 +214,9 @@ async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> 
             }
         },
     };
+    let device = device.filter(|_| device_attempt.is_some());
     if !verify_password(password.clone(), Some(user.password_hash.clone())).await? {
-        return Err(wrong_password(deps, &user, device_count, now).await?);
+        return Err(wrong_password(deps, &user, device_attempt, now).await?);
     }
     // Only the right password learns that the account is disabled.
     if user.disabled {
@@ -206,9 +233,8 @@ async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> 
     let agent = user_agent(&req);
     let start = SessionStart {
         user_agent: agent.as_deref(),
-        source_ip: Some(&ip),
+        source_ip: source.as_deref(),
         trusted_device: device.is_some(),
-        refunds: &refunds,
         max_lifetime_secs: deps.session_max_lifetime_secs,
         lockout: deps.lockout,
         rehashed: rehashed.as_deref(),
@@ -229,12 +255,16 @@ async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> 
         }
         Err(e) => return Err(store_error(e)),
     };
+    // A success is no failure: its reservations are given back.
+    if let Err(e) = users.refund(&refunds).await {
+        tracing::warn!(error = %e, "a failure counter's refund was not written: one failure too many counted");
+    }
     tracing::info!(event = "login_success", sub = %user.user_id, sid = %session.sid, known_device = device.is_some(), upgraded_hash = rehashed.is_some(), "login");
     // The device keeps its id and gets a token good for another year.
     let device_id = device.map_or_else(DeviceTokens::new_device_id, |d| d.jti);
     let device_token = deps
         .devices
-        .issue(&user.user_id, &device_id, now)
+        .issue(&user.user_id, &device_id, user.version, now)
         .map_err(signing_error)?;
     deps.issuing.answer_with_device(
         &session,
@@ -255,19 +285,43 @@ async fn unknown_user(password: String) -> Result<Response<Body>, ApiError> {
     Err(ApiError::InvalidCredentials)
 }
 
+/// A login's reservation on its device's counter.
+#[derive(Debug, Clone, Copy)]
+struct DeviceAttempt {
+    /// This attempt's place in the window.
+    count: u64,
+    window_ends: u64,
+}
+
+/// The key of a source address: an IPv4 address as it is, an IPv6 one by
+/// its /64 (one subscriber's network: rotating addresses within it must not
+/// buy a fresh budget).
+fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(v6) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| ip.to_owned(), |v4| v4.to_string()),
+        Err(_) => ip.to_owned(),
+    }
+}
+
 /// A wrong password: counted already (on the device, or on the account,
 /// whose window this may start or lock) and against the source IP.
 async fn wrong_password(
     deps: &Login,
     user: &User,
-    device_count: Option<u64>,
+    device: Option<DeviceAttempt>,
     now: u64,
 ) -> Result<ApiError, ApiError> {
-    if let Some(count) = device_count {
+    if let Some(DeviceAttempt { count, window_ends }) = device {
         if count >= deps.lockout.max_failures {
-            tracing::warn!(event = "lockout", scope = "device", sub = %user.user_id, until = now + deps.lockout.lockout_secs, "device locked");
+            tracing::warn!(event = "lockout", scope = "device", sub = %user.user_id, until = window_ends, "device locked");
             return Ok(ApiError::TooManyAttempts {
-                retry_after: deps.lockout.lockout_secs,
+                retry_after: window_ends.saturating_sub(now).max(1),
             });
         }
         tracing::info!(event = "login_failure", reason = "wrong_password", known_device = true, sub = %user.user_id, "login refused");
@@ -287,4 +341,28 @@ async fn wrong_password(
     }
     tracing::info!(event = "login_failure", reason = "wrong_password", sub = %user.user_id, "login refused");
     Ok(ApiError::InvalidCredentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn an_ipv6_address_counts_by_its_64_and_ipv4_as_it_is() {
+        assert_eq!(address_key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            address_key("2001:db8:1:2::1"),
+            address_key("2001:db8:1:2:ffff::9")
+        );
+        assert_ne!(
+            address_key("2001:db8:1:2::1"),
+            address_key("2001:db8:1:3::1")
+        );
+        assert_eq!(address_key("::ffff:198.51.100.4"), "198.51.100.4");
+        assert_eq!(address_key("not an address"), "not an address");
+    }
 }

@@ -187,6 +187,18 @@ fn controls(c: &Ctx) -> Vec<Attack> {
             &c.claims().set("roles", r#"["user","admin"]"#),
         ),
     );
+    // ECDSA is malleable: (r, n - s) verifies as (r, s) does. JWS does not
+    // forbid it and no verifier we know does (jose, PyJWT); it forges
+    // nothing (the signed bytes are ours), and nothing is keyed on a
+    // token's signature. This row shows the behaviour, so a change to it
+    // is seen.
+    let input = c.input(&c.our_header(), &c.claims());
+    let raw = Ctx::signature(&c.key, &input).to_bytes().to_vec();
+    let high_s = [&raw[..32], &negate(&raw[32..])[..]].concat();
+    t.accept(
+        "the same signature with s replaced by n - s (malleability)",
+        format!("{input}.{}", b64(&high_s)),
+    );
     t.accept(
         "header members in another order",
         c.signed_by(
@@ -316,7 +328,32 @@ fn signature_encodings(c: &Ctx) -> Vec<Attack> {
         spelled(URL_SAFE.encode(&raw)),
         bad_sig(),
     );
+    // 64 bytes take 86 characters with 4 bits to spare: setting one spells
+    // the same bytes non-canonically.
+    let canonical = b64(&raw);
+    let last = canonical.chars().last().expect("not empty");
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let v = ALPHABET.find(last).expect("base64url");
+    let mut trailing = canonical[..canonical.len() - 1].to_owned();
+    trailing.push(ALPHABET.as_bytes()[v | 1] as char);
+    assert_ne!(trailing, canonical);
+    t.refuse("non-canonical trailing bits", spelled(trailing), bad_sig());
     t.rows
+}
+
+/// `n - s`, big-endian, for `0 < s < n`.
+fn negate(s: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = i16::from(N[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        out[i] = u8::try_from(d).expect("a byte");
+    }
+    out
 }
 
 /// `r` or `s` zero, equal to the group order, or above it.

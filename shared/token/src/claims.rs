@@ -65,6 +65,10 @@ pub struct DeviceClaims {
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+    /// The user's `version` when it was issued: a password change, a
+    /// logout everywhere, a disable or a role change moves it on, and the
+    /// device is then unknown again.
+    pub ver: u64,
     pub token_use: TokenUse,
 }
 
@@ -96,4 +100,6 @@ pub(crate) struct RawClaims {
     pub sid: Option<String>,
     #[serde(default, rename = "gen")]
     pub generation: Option<u64>,
+    #[serde(default)]
+    pub ver: Option<u64>,
 }

@@ -112,6 +112,14 @@ pub fn read_public(src: &impl Source, var: &'static str) -> Result<Option<Public
     let Some(text) = src.get(var).filter(|v| !v.trim().is_empty()) else {
         return Ok(None);
     };
+    // A bundle that also holds the private key would ship it to every
+    // verifier: refused, whatever else it holds.
+    if text.contains("PRIVATE KEY") {
+        return Err(ConfigError::Invalid {
+            var,
+            expected: "a public key only (this value also holds a private key)",
+        });
+    }
     pem_der(&text, "PUBLIC KEY")
         .and_then(|der| p256::PublicKey::from_public_key_der(&der).ok())
         .and_then(|key| PublicKey::of(&key))
@@ -254,6 +262,12 @@ mod tests {
             read_private(&m, "K"),
             Err(ConfigError::Invalid { var: "K", .. })
         ));
+        let bundle = "-----BEGIN PUBLIC KEY-----\nbm90\n-----END PUBLIC KEY-----\n\
+                      -----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n";
+        let m: HashMap<&str, &str> = [("K", bundle)].into();
+        let e = read_public(&m, "K").unwrap_err();
+        assert!(e.to_string().contains("private key"), "{e}");
+        assert!(!e.to_string().contains("c2VjcmV0"));
         let m: HashMap<&str, &str> = HashMap::new();
         assert_eq!(
             read_private(&m, "K").unwrap_err(),

@@ -498,9 +498,16 @@ impl DeviceTokens {
         Ok(Self { signer, verifier })
     }
 
-    /// A device token for `sub`, naming device `device_id` (a new random id
-    /// for a device seen for the first time, else the one it presented).
-    pub fn issue(&self, sub: &str, device_id: &str, now: u64) -> Result<Issued, TokenError> {
+    /// A device token for `sub` at the user's `version`, naming device
+    /// `device_id` (a new random id for a device seen for the first time,
+    /// else the one it presented).
+    pub fn issue(
+        &self,
+        sub: &str,
+        device_id: &str,
+        version: u64,
+        now: u64,
+    ) -> Result<Issued, TokenError> {
         if sub.is_empty() {
             return Err(TokenError::invalid(Claim::Sub));
         }
@@ -515,6 +522,7 @@ impl DeviceTokens {
             iat: now,
             exp: now + s.ttl_secs,
             jti: device_id.to_owned(),
+            ver: version,
             token_use: TokenUse::Device,
         };
         Ok(Issued {
@@ -528,6 +536,7 @@ impl DeviceTokens {
     /// Verifies a device token at `now`.
     pub fn verify(&self, token: &str, now: u64) -> Result<DeviceClaims, TokenError> {
         let raw = self.verifier.verify(token, now)?;
+        let ver = raw.ver.ok_or(TokenError::invalid(Claim::Jti))?;
         Ok(DeviceClaims {
             iss: raw.iss,
             aud: raw.aud,
@@ -535,6 +544,7 @@ impl DeviceTokens {
             iat: raw.iat,
             exp: raw.exp,
             jti: raw.jti,
+            ver,
             token_use: TokenUse::Device,
         })
     }

@@ -14,9 +14,10 @@ fn devices() -> DeviceTokens {
 #[test]
 fn a_device_token_names_its_user_and_device_for_a_year() {
     let d = devices();
-    let issued = d.issue("u1", "dev-1", NOW).unwrap();
+    let issued = d.issue("u1", "dev-1", 3, NOW).unwrap();
     let claims = d.verify(&issued.token, NOW).unwrap();
     assert_eq!((claims.sub.as_str(), claims.jti.as_str()), ("u1", "dev-1"));
+    assert_eq!(claims.ver, 3);
     assert_eq!(claims.exp, NOW + DEVICE_TOKEN_SECS);
     assert_eq!(
         d.verify(&issued.token, NOW + DEVICE_TOKEN_SECS + 60)
@@ -29,7 +30,7 @@ fn a_device_token_names_its_user_and_device_for_a_year() {
 fn device_refresh_and_access_tokens_never_stand_in_for_each_other() {
     let d = devices();
     let t = tokens();
-    let device = d.issue("u1", "dev-1", NOW).unwrap().token;
+    let device = d.issue("u1", "dev-1", 3, NOW).unwrap().token;
     let grant = RefreshGrant {
         sub: "u1",
         sid: "s1",
@@ -58,7 +59,7 @@ fn a_device_token_of_another_deployment_does_not_verify() {
         "another-refresh-secret-0123456789abcdefg",
     )]))
     .unwrap();
-    let foreign = other.issue("u1", "dev-1", NOW).unwrap().token;
+    let foreign = other.issue("u1", "dev-1", 3, NOW).unwrap().token;
     assert_eq!(
         devices().verify(&foreign, NOW).unwrap_err(),
         TokenError::UnknownKey

@@ -42,42 +42,46 @@ fn from_lambda(fields: &HashMap<String, Value>) -> Option<Caller> {
         Some(Value::String(s)) => Some(s.as_str()),
         _ => None,
     };
-    build(text("sub")?, text("roles").unwrap_or_default(), text("sid"))
+    let roles = text("roles")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    build(text("sub")?, roles, text("sid"))
 }
 
 /// The JWT authorizer's claims, every one a string as API Gateway renders
-/// them: the `roles` array arrives as `[user admin]`.
+/// them: the `roles` array arrives as `[user admin]`. API Gateway checks
+/// only signature, issuer, audience and time, so the kind is checked here:
+/// only an access token of a session is a caller.
 fn from_jwt(claims: &HashMap<String, String>) -> Option<Caller> {
     let text = |k: &str| claims.get(k).map(String::as_str);
-    build(text("sub")?, text("roles").unwrap_or_default(), text("sid"))
+    if text("token_use") != Some("access") || text("sid").is_none_or(str::is_empty) {
+        return None;
+    }
+    let roles = text("roles").unwrap_or_default().trim();
+    let inner = roles
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(roles);
+    let roles = inner
+        .split(' ')
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    build(text("sub")?, roles, text("sid"))
 }
 
-fn build(sub: &str, roles: &str, sid: Option<&str>) -> Option<Caller> {
+fn build(sub: &str, roles: Vec<String>, sid: Option<&str>) -> Option<Caller> {
     if sub.is_empty() {
         return None;
     }
     Some(Caller {
         sub: sub.to_owned(),
-        roles: roles_of(roles),
+        roles,
         sid: sid.unwrap_or_default().to_owned(),
     })
-}
-
-/// Roles from either rendering: API Gateway's `[user admin]` (a JWT
-/// authorizer's array claim) or our authorizer's `user,admin`. Role names
-/// hold neither spaces nor commas, so both separators split.
-fn roles_of(text: &str) -> Vec<String> {
-    let text = text.trim();
-    let inner = text
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .unwrap_or(text);
-    inner
-        .split([',', ' '])
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 #[cfg(test)]
@@ -161,27 +165,49 @@ mod tests {
     }
 
     #[test]
-    fn jwt_roles_are_read_in_either_rendering() {
+    fn jwt_roles_are_read_as_api_gateway_renders_them() {
         for (roles, expected) in [
             ("[user admin]", &["user", "admin"][..]),
             ("[user]", &["user"]),
             ("[]", &[]),
-            ("user,admin", &["user", "admin"]),
-            ("user, admin", &["user", "admin"]),
             ("", &[]),
         ] {
             let req = http_api_event(json!({
-                "jwt": {"claims": {"sub": "u1", "sid": "s1", "roles": roles}, "scopes": null}
+                "jwt": {"claims": {"sub": "u1", "sid": "s1", "roles": roles, "token_use": "access"}, "scopes": null}
             }));
             assert_eq!(caller(&req), caller_of("u1", expected, "s1"), "{roles:?}");
         }
-        let no_roles = http_api_event(json!({"jwt": {"claims": {"sub": "u1"}}}));
-        assert_eq!(caller(&no_roles), caller_of("u1", &[], ""));
+    }
+
+    #[test]
+    fn brackets_are_only_the_jwt_renderings() {
+        let req = http_api_event(json!({
+            "lambda": {"sub": "u1", "roles": "[admin]", "sid": "s1"}
+        }));
+        assert_eq!(caller(&req), caller_of("u1", &["[admin]"], "s1"));
+    }
+
+    #[test]
+    fn a_jwt_that_is_not_an_access_token_of_a_session_is_no_caller() {
+        for claims in [
+            json!({"sub": "u1", "sid": "s1"}),
+            json!({"sub": "u1", "sid": "s1", "token_use": "refresh"}),
+            json!({"sub": "u1", "sid": "s1", "token_use": "device"}),
+            json!({"sub": "u1", "token_use": "access"}),
+            json!({"sub": "u1", "sid": "", "token_use": "access"}),
+        ] {
+            let req = http_api_event(json!({"jwt": {"claims": claims, "scopes": null}}));
+            assert_eq!(caller(&req), None, "{claims}");
+        }
     }
 
     #[test]
     fn a_jwt_without_a_subject_is_no_caller() {
-        for claims in [json!({"sid": "s1"}), json!({"sub": ""}), json!({})] {
+        for claims in [
+            json!({"sid": "s1", "token_use": "access"}),
+            json!({"sub": "", "sid": "s1", "token_use": "access"}),
+            json!({}),
+        ] {
             let req = http_api_event(json!({"jwt": {"claims": claims, "scopes": null}}));
             assert_eq!(caller(&req), None, "{claims}");
         }
