@@ -340,8 +340,8 @@ async fn a_login_whose_session_write_answer_is_lost_once_starts_exactly_one_sess
         "register's, then the login's and its one retry"
     );
     assert_eq!(
-        n, 5,
-        "the address's reservation, the claim, the count, the transaction twice"
+        n, 6,
+        "the address's reservation, the claim, the count, the transaction twice, the refund"
     );
     assert_eq!(sessions_of(&ctx.client, &ctx.tables, &lena).await, [0]);
     issued("its token refreshes", &refresh(&app, &token).await);
