@@ -133,7 +133,9 @@ impl JwtAuthorizer {
 
     /// The issuer's key named `kid`. Cached keys serve while younger than
     /// [`MAX_AGE`]; a `kid` not among them (or keys too old) fetches the
-    /// issuer's keys again, at most once per refetch interval. The lock is
+    /// issuer's keys again, at most once per refetch interval. When that
+    /// fetch fails or must wait, the keys already held still serve, stale
+    /// or not (API Gateway's cache is best effort too). The lock is
     /// held across the fetch, so concurrent requests wait for one fetch
     /// rather than each making their own; the fetch itself never needs it
     /// (the documents' routes are open).
