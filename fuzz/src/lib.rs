@@ -54,7 +54,7 @@ pub fn es256_access() -> AccessVerifier {
     m.remove("JWT_ACCESS_SECRET");
     m.extend([
         ("JWT_ACCESS_ALGORITHM", "ES256"),
-        ("JWT_ACCESS_PUBLIC_KEY", testkit::fixed::ES_PUBLIC_KEY),
+        ("JWT_ACCESS_PUBLIC_KEY", testkit::fixed::ES_PUBLIC_KEY.as_str()),
     ]);
     AccessVerifier::from_source(&m).expect("fuzz ES256 config")
 }

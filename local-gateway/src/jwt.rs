@@ -406,8 +406,8 @@ mod tests {
             issuer,
             issuer,
             &[
-                ("JWT_ACCESS_PRIVATE_KEY", ES_PRIVATE_KEY_2),
-                ("JWT_ACCESS_PUBLIC_KEY", ES_PUBLIC_KEY_2),
+                ("JWT_ACCESS_PRIVATE_KEY", ES_PRIVATE_KEY_2.as_str()),
+                ("JWT_ACCESS_PUBLIC_KEY", ES_PUBLIC_KEY_2.as_str()),
             ],
         )
     }

@@ -171,10 +171,10 @@ pub fn needles(root: &Path) -> Vec<String> {
     }
     // The private keys of the tests: every line of their PEM bodies.
     for pem in [
-        testkit::fixed::ES_PRIVATE_KEY,
-        testkit::fixed::ES_PRIVATE_KEY_2,
-        testkit::fixed::P384_PRIVATE_KEY,
-        testkit::fixed::SEC1_PRIVATE_KEY,
+        testkit::fixed::ES_PRIVATE_KEY.as_str(),
+        testkit::fixed::ES_PRIVATE_KEY_2.as_str(),
+        testkit::fixed::P384_PRIVATE_KEY.as_str(),
+        testkit::fixed::SEC1_PRIVATE_KEY.as_str(),
     ] {
         all.extend(pem_body_lines(pem));
     }

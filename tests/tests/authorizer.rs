@@ -57,7 +57,10 @@ fn run(alg: Alg, shape: Shape, cell: fn(Shape)) {
 fn other_signing_key() -> (&'static str, &'static str) {
     match alg() {
         Alg::Hs256 => ("JWT_ACCESS_SECRET", OTHER_SECRET),
-        Alg::Es256 => ("JWT_ACCESS_PRIVATE_KEY", testkit::fixed::ES_PRIVATE_KEY_2),
+        Alg::Es256 => (
+            "JWT_ACCESS_PRIVATE_KEY",
+            testkit::fixed::ES_PRIVATE_KEY_2.as_str(),
+        ),
     }
 }
 
@@ -67,7 +70,7 @@ fn other_key_as_previous() -> (&'static str, &'static str) {
         Alg::Hs256 => ("JWT_ACCESS_SECRET_PREVIOUS", OTHER_SECRET),
         Alg::Es256 => (
             "JWT_ACCESS_PUBLIC_KEY_PREVIOUS",
-            testkit::fixed::ES_PUBLIC_KEY_2,
+            testkit::fixed::ES_PUBLIC_KEY_2.as_str(),
         ),
     }
 }
@@ -85,8 +88,14 @@ fn env(extra: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static
         m.remove("JWT_ACCESS_SECRET");
         m.extend([
             ("JWT_ACCESS_ALGORITHM", "ES256"),
-            ("JWT_ACCESS_PRIVATE_KEY", testkit::fixed::ES_PRIVATE_KEY),
-            ("JWT_ACCESS_PUBLIC_KEY", testkit::fixed::ES_PUBLIC_KEY),
+            (
+                "JWT_ACCESS_PRIVATE_KEY",
+                testkit::fixed::ES_PRIVATE_KEY.as_str(),
+            ),
+            (
+                "JWT_ACCESS_PUBLIC_KEY",
+                testkit::fixed::ES_PUBLIC_KEY.as_str(),
+            ),
         ]);
     }
     m.extend(extra.iter().copied());
@@ -486,9 +495,9 @@ mod cells {
         let rows = match alg() {
             Alg::Hs256 => attack_tokens::all(&keys),
             Alg::Es256 => testkit::es256_attacks::all(&testkit::es256_attacks::EsKeys {
-                private_pem: testkit::fixed::ES_PRIVATE_KEY,
-                other_private_pem: testkit::fixed::ES_PRIVATE_KEY_2,
-                p384_private_pem: testkit::fixed::P384_PRIVATE_KEY,
+                private_pem: testkit::fixed::ES_PRIVATE_KEY.as_str(),
+                other_private_pem: testkit::fixed::ES_PRIVATE_KEY_2.as_str(),
+                p384_private_pem: testkit::fixed::P384_PRIVATE_KEY.as_str(),
                 refresh_secret: REFRESH_SECRET,
                 issuer: ISSUER,
                 audience: AUDIENCE,

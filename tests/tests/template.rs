@@ -164,8 +164,14 @@ fn read_by(alg: Alg, build: impl FnOnce(&Recording)) -> BTreeSet<String> {
     if alg == Alg::Es256 {
         values.extend([
             ("JWT_ACCESS_ALGORITHM", "ES256"),
-            ("JWT_ACCESS_PRIVATE_KEY", testkit::fixed::ES_PRIVATE_KEY),
-            ("JWT_ACCESS_PUBLIC_KEY", testkit::fixed::ES_PUBLIC_KEY),
+            (
+                "JWT_ACCESS_PRIVATE_KEY",
+                testkit::fixed::ES_PRIVATE_KEY.as_str(),
+            ),
+            (
+                "JWT_ACCESS_PUBLIC_KEY",
+                testkit::fixed::ES_PUBLIC_KEY.as_str(),
+            ),
         ]);
     }
     let r = Recording {

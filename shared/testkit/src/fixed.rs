@@ -19,54 +19,10 @@ pub const AUDIENCE: &str = "https://api.example.com";
 /// The password every test user registers with.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// The ES256 signing key of the fixed ES256 configuration (test only, PKCS#8).
-pub const ES_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg33uHxUvZYoehXv9F
-nK7iWhiIQfeSn2JgywmJHRbUQiyhRANCAAQnrdbFJ70Drt+3kc+ayAXkLc7xmjUf
-xMq4IvQliUmXzOVMDl8nhxuttiiz6N46iisepZK5MxzFFgqmwfNBmWfR
------END PRIVATE KEY-----
-";
-/// Its public key (SPKI).
-pub const ES_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEJ63WxSe9A67ft5HPmsgF5C3O8Zo1
-H8TKuCL0JYlJl8zlTA5fJ4cbrbYos+jeOoorHqWSuTMcxRYKpsHzQZln0Q==
------END PUBLIC KEY-----
-";
-/// A second P-256 key: the previous key of a rotation, or an attacker's.
-pub const ES_PRIVATE_KEY_2: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgE7JBekwIeJXatgRL
-MFRCgwwM0FD762Du29I5SQvdtVuhRANCAAT/fACcfZZYQOTn73sX2qeebhhXJdVc
-hTtHy+X6Yqr+QcsTMtnkco+ThzxSQzyalCc2m3YkNJz1MTl15EPtt3dR
------END PRIVATE KEY-----
-";
-/// Its public key.
-pub const ES_PUBLIC_KEY_2: &str = "-----BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE/3wAnH2WWEDk5+97F9qnnm4YVyXV
-XIU7R8vl+mKq/kHLEzLZ5HKPk4c8UkM8mpQnNpt2JDSc9TE5deRD7bd3UQ==
------END PUBLIC KEY-----
-";
-/// A key on another curve (P-384), which no ES256 variable accepts.
-pub const P384_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDDBTKPtEfUe5b76hPO+
-Dmg9F3ypItkmOSID+8AKodXlnoatv43p8jP1jmhsC1+A9X6hZANiAAQXD/DKAVvb
-kvbelj4ufy3VsUtfG/HIM+S+DXvDZ1Ygr5AkIoy+P5yx2wU2gfTQdsw0kJApWJLx
-f7+ZgXpJYxnclii7ztSaDIEnIXHGQ2AdLu0sE+abYYZc7xjajPatdqc=
------END PRIVATE KEY-----
-";
-/// Its public key.
-pub const P384_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
-MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEFw/wygFb25L23pY+Ln8t1bFLXxvxyDPk
-vg17w2dWIK+QJCKMvj+csdsFNoH00HbMNJCQKViS8X+/mYF6SWMZ3JYou87UmgyB
-JyFxxkNgHS7tLBPmm2GGXO8Y2oz2rXan
------END PUBLIC KEY-----
-";
-/// A P-256 key in SEC1 form (`BEGIN EC PRIVATE KEY`), not PKCS#8.
-pub const SEC1_PRIVATE_KEY: &str = "-----BEGIN EC PRIVATE KEY-----
-MHcCAQEEINf2dVlrdUiZKJXYoR9uBzF5hv5yNki6ZoOU3FMbNhWvoAoGCCqGSM49
-AwEHoUQDQgAEDBlijKt/t8p5AlU07pikBBOLI2OEq8RrDW6iyjkl/HBaAUK+fveZ
-p8UxAORK+5ArZXGI5DxkBaj7wrtD3EcB8Q==
------END EC PRIVATE KEY-----
-";
+pub use crate::keys::{
+    ES_PRIVATE_KEY, ES_PRIVATE_KEY_2, ES_PUBLIC_KEY, ES_PUBLIC_KEY_2, P384_PRIVATE_KEY,
+    P384_PUBLIC_KEY, SEC1_PRIVATE_KEY,
+};
 
 /// Access-token lifetime and leeway of the fixed configuration (the
 /// defaults of `ACCESS_TOKEN_TTL` and `JWT_LEEWAY`).
@@ -98,8 +54,8 @@ pub fn es256_env() -> HashMap<&'static str, &'static str> {
     env_with(&[
         ("JWT_ACCESS_ALGORITHM", "ES256"),
         ("JWT_ACCESS_SECRET", "<unset>"),
-        ("JWT_ACCESS_PRIVATE_KEY", ES_PRIVATE_KEY),
-        ("JWT_ACCESS_PUBLIC_KEY", ES_PUBLIC_KEY),
+        ("JWT_ACCESS_PRIVATE_KEY", ES_PRIVATE_KEY.as_str()),
+        ("JWT_ACCESS_PUBLIC_KEY", ES_PUBLIC_KEY.as_str()),
     ])
 }
 

@@ -19,3 +19,4 @@ pub mod es256_attacks;
 pub mod events;
 pub mod fixed;
 pub mod jwt;
+pub mod keys;

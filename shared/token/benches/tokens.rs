@@ -90,6 +90,7 @@ fn es256(c: &mut Criterion) {
         .token;
     let (signed, signature) = token.rsplit_once('.').expect("three segments");
     let der: String = ES_PRIVATE_KEY
+        .as_str()
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect();

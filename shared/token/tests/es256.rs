@@ -77,7 +77,7 @@ fn jsonwebtoken_verifies_ours_and_we_verify_jsonwebtokens() {
     let mut validation = Validation::new(Algorithm::ES256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
-    let decoding = DecodingKey::from_ec_der(&point_of(ES_PUBLIC_KEY));
+    let decoding = DecodingKey::from_ec_der(&point_of(ES_PUBLIC_KEY.as_str()));
     let decoded = jsonwebtoken::decode::<AccessClaims>(&ours.token, &decoding, &validation)
         .expect("jsonwebtoken verifies our ES256 token");
     assert_eq!(decoded.claims.sub, "u1");
@@ -93,7 +93,7 @@ fn jsonwebtoken_verifies_ours_and_we_verify_jsonwebtokens() {
     let theirs = jsonwebtoken::encode(
         &header,
         &claims,
-        &EncodingKey::from_ec_der(&der_of(ES_PRIVATE_KEY)),
+        &EncodingKey::from_ec_der(&der_of(ES_PRIVATE_KEY.as_str())),
     )
     .unwrap();
     assert_eq!(t.access.verifier.verify(&theirs, NOW).unwrap().sub, "u1");
@@ -132,10 +132,13 @@ fn refresh_tokens_stay_hs256_with_es256_access_tokens() {
 
 #[test]
 fn during_a_rotation_the_previous_public_key_verifies_and_never_signs() {
-    let old = AccessIssuer::from_source(&es_env(&[("JWT_ACCESS_PRIVATE_KEY", ES_PRIVATE_KEY_2)]))
-        .unwrap()
-        .issue("u1", "s1", &[], NOW)
-        .unwrap();
+    let old = AccessIssuer::from_source(&es_env(&[(
+        "JWT_ACCESS_PRIVATE_KEY",
+        ES_PRIVATE_KEY_2.as_str(),
+    )]))
+    .unwrap()
+    .issue("u1", "s1", &[], NOW)
+    .unwrap();
     let current_only = AccessVerifier::from_source(&es256_env()).unwrap();
     assert_eq!(
         current_only.verify(&old.token, NOW).unwrap_err(),
@@ -143,7 +146,7 @@ fn during_a_rotation_the_previous_public_key_verifies_and_never_signs() {
     );
     let rotating = AccessVerifier::from_source(&es_env(&[(
         "JWT_ACCESS_PUBLIC_KEY_PREVIOUS",
-        ES_PUBLIC_KEY_2,
+        ES_PUBLIC_KEY_2.as_str(),
     )]))
     .unwrap();
     assert!(rotating.verify(&old.token, NOW).is_ok());
@@ -154,7 +157,7 @@ fn during_a_rotation_the_previous_public_key_verifies_and_never_signs() {
     );
     let published = Published::from_source(&es_env(&[(
         "JWT_ACCESS_PUBLIC_KEY_PREVIOUS",
-        ES_PUBLIC_KEY_2,
+        ES_PUBLIC_KEY_2.as_str(),
     )]))
     .unwrap();
     let jwks: serde_json::Value = serde_json::from_str(&published.jwks).unwrap();
@@ -166,16 +169,16 @@ fn bad_or_mismatched_keys_refuse_to_start_naming_the_variable() {
     let private = "JWT_ACCESS_PRIVATE_KEY";
     let public = "JWT_ACCESS_PUBLIC_KEY";
     let cases: [(&'static str, &'static str, &'static str); 7] = [
-        (private, P384_PRIVATE_KEY, "a P-384 private key"),
-        (private, SEC1_PRIVATE_KEY, "a SEC1 private key"),
-        (private, ES_PUBLIC_KEY, "a public key"),
+        (private, P384_PRIVATE_KEY.as_str(), "a P-384 private key"),
+        (private, SEC1_PRIVATE_KEY.as_str(), "a SEC1 private key"),
+        (private, ES_PUBLIC_KEY.as_str(), "a public key"),
         (
             private,
             testkit::attack_tokens::RSA_PUBLIC_KEY_PEM,
             "an RSA key",
         ),
-        (public, P384_PUBLIC_KEY, "a P-384 public key"),
-        (public, ES_PRIVATE_KEY, "the private key"),
+        (public, P384_PUBLIC_KEY.as_str(), "a P-384 public key"),
+        (public, ES_PRIVATE_KEY.as_str(), "the private key"),
         (public, "not a key at all", "text"),
     ];
     for (var, value, what) in cases {
@@ -209,7 +212,7 @@ fn bad_or_mismatched_keys_refuse_to_start_naming_the_variable() {
     assert_eq!(
         AccessVerifier::from_source(&es_env(&[(
             "JWT_ACCESS_PUBLIC_KEY_PREVIOUS",
-            ES_PUBLIC_KEY
+            ES_PUBLIC_KEY.as_str()
         )]))
         .err(),
         Some(ConfigError::SecretReused {

@@ -73,7 +73,7 @@ impl Function {
             bin,
             env: vec![
                 ("JWT_ACCESS_ALGORITHM", Some("ES256")),
-                ("JWT_ACCESS_PUBLIC_KEY", Some(ES_PUBLIC_KEY)),
+                ("JWT_ACCESS_PUBLIC_KEY", Some(ES_PUBLIC_KEY.as_str())),
                 ("JWT_ACCESS_SECRET", None),
             ],
         }
@@ -608,7 +608,7 @@ fn es256_access(access: &str) -> Result<String, String> {
     .into();
     let es256: HashMap<&str, &str> = [
         ("JWT_ACCESS_ALGORITHM", "ES256"),
-        ("JWT_ACCESS_PRIVATE_KEY", ES_PRIVATE_KEY),
+        ("JWT_ACCESS_PRIVATE_KEY", ES_PRIVATE_KEY.as_str()),
         ("JWT_ISSUER", ISSUER),
         ("JWT_AUDIENCE", AUDIENCE),
     ]

@@ -26,9 +26,9 @@ pub fn keys() -> attack_tokens::Keys<'static> {
 pub fn es_keys() -> testkit::es256_attacks::EsKeys<'static> {
     use testkit::fixed::{ES_PRIVATE_KEY, ES_PRIVATE_KEY_2, P384_PRIVATE_KEY};
     testkit::es256_attacks::EsKeys {
-        private_pem: ES_PRIVATE_KEY,
-        other_private_pem: ES_PRIVATE_KEY_2,
-        p384_private_pem: P384_PRIVATE_KEY,
+        private_pem: ES_PRIVATE_KEY.as_str(),
+        other_private_pem: ES_PRIVATE_KEY_2.as_str(),
+        p384_private_pem: P384_PRIVATE_KEY.as_str(),
         refresh_secret: REFRESH,
         issuer: testkit::fixed::ISSUER,
         audience: testkit::fixed::AUDIENCE,
