@@ -262,12 +262,14 @@ mod tests {
             read_private(&m, "K"),
             Err(ConfigError::Invalid { var: "K", .. })
         ));
-        let bundle = "-----BEGIN PUBLIC KEY-----\nbm90\n-----END PUBLIC KEY-----\n\
-                      -----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n";
-        let m: HashMap<&str, &str> = [("K", bundle)].into();
+        // A real public key followed by its private key: refused whole.
+        let private = testkit::fixed::ES_PRIVATE_KEY.as_str();
+        let bundle = format!("{}{private}", testkit::fixed::ES_PUBLIC_KEY.as_str());
+        let m: HashMap<&str, &str> = [("K", bundle.as_str())].into();
         let e = read_public(&m, "K").unwrap_err();
         assert!(e.to_string().contains("private key"), "{e}");
-        assert!(!e.to_string().contains("c2VjcmV0"));
+        let body = private.lines().nth(1).unwrap();
+        assert!(!e.to_string().contains(body));
         let m: HashMap<&str, &str> = HashMap::new();
         assert_eq!(
             read_private(&m, "K").unwrap_err(),
