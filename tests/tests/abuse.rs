@@ -218,6 +218,8 @@ async fn forged_expired_foreign_or_oversized_device_tokens_count_as_none_and_are
     )
     .unwrap();
     let huge = "a".repeat(20_000);
+    let logs = integration_tests::http::CapturedLogs::default();
+    logs.install_global();
     for (what, token) in [
         ("forged", forged.as_str()),
         ("expired", expired.as_str()),
@@ -230,6 +232,26 @@ async fn forged_expired_foreign_or_oversized_device_tokens_count_as_none_and_are
         assert_eq!(res.status(), 429, "{what}: the account lockout applies");
         let text = format!("{:?} {:?}", res.headers(), body(&res));
         assert!(!text.contains(token), "{what} echoed");
+    }
+    // Each is logged by why it was refused, and none of them is logged.
+    let reasons: Vec<String> = logs
+        .lines()
+        .iter()
+        .filter(|l| l["event"] == "device_token_refused")
+        .filter_map(|l| l["reason"].as_str().map(str::to_owned))
+        .collect();
+    for reason in [
+        "bad_signature",
+        "expired",
+        "unknown_key",
+        "wrong_token_use",
+        "too_large",
+    ] {
+        assert!(reasons.iter().any(|r| r == reason), "{reason}: {reasons:?}");
+    }
+    let text = logs.text();
+    for token in [&forged, &expired, &foreign, &refresh_token] {
+        assert!(!text.contains(token.as_str()));
     }
 }
 
