@@ -1,6 +1,13 @@
 //! What the gateway reads from `template.yaml`: the HTTP API's routes (each
-//! function's `HttpApi` events), which authorizer guards each one, and the
-//! API's CORS configuration, so the local stack cannot drift from the deploy.
+//! function's `HttpApi` events, and the Lambda integrations of its OpenAPI
+//! `DefinitionBody`), which authorizer guards each one (from `Auth.Authorizers`
+//! or the body's `components.securitySchemes`), and the API's CORS
+//! configuration, so the local stack cannot drift from the deploy.
+//!
+//! A route or authorizer of the body may exist under a condition only
+//! (`/path: !If [UsesES256, {...}, !Ref AWS::NoValue]`): it is served when
+//! the condition holds for these parameter values, as CloudFormation would
+//! create it.
 //!
 //! Parameter values come from the environment the functions get: a function
 //! variable written `NAME: !Ref Param` gives `Param` the value of `$NAME`
@@ -181,6 +188,26 @@ impl Eval<'_> {
         Some(out)
     }
 
+    /// `v` as written once its `If`s are taken: `None` when that leaves
+    /// `AWS::NoValue` or a condition cannot be decided. Unlike [`Self::value`]
+    /// it keeps what cannot be resolved inside (`!Sub ...${Fn.Arn}...`).
+    fn chosen<'v>(&self, v: &'v Value) -> Option<&'v Value> {
+        match intrinsic(v) {
+            Some((name, arg)) if name == "If" => {
+                let [cond, yes, no] = arg.as_sequence()?.as_slice() else {
+                    return None;
+                };
+                self.chosen(if self.condition(cond.as_str()?)? {
+                    yes
+                } else {
+                    no
+                })
+            }
+            Some((name, arg)) if name == "Ref" && arg.as_str() == Some("AWS::NoValue") => None,
+            _ => Some(v),
+        }
+    }
+
     fn condition(&self, name: &str) -> Option<bool> {
         self.truth(self.conditions.get(name)?)
     }
@@ -240,26 +267,45 @@ fn get_att_target(v: &Value) -> Option<String> {
     }
 }
 
+/// The function a Lambda integration's `uri` invokes: `!GetAtt Fn.Arn`, or
+/// `!Sub "arn:...:functions/${Fn.Arn}/invocations"` as SAM writes it.
+fn integration_function(uri: &Value) -> Option<String> {
+    if let Some(id) = get_att_target(uri) {
+        return Some(id);
+    }
+    let (name, arg) = intrinsic(uri)?;
+    if name != "Sub" {
+        return None;
+    }
+    let text = arg
+        .as_str()
+        .or_else(|| arg.as_sequence()?.first()?.as_str())?;
+    text.split("${")
+        .skip(1)
+        .filter_map(|s| s.split_once('}'))
+        .find_map(|(inner, _)| inner.strip_suffix(".Arn"))
+        .map(str::to_owned)
+}
+
 /// The identity source the local gateway reads a JWT from, and the only one
 /// it serves: the `Authorization` header (API Gateway's default for JWT
 /// authorizers, and what template.yaml declares).
 const JWT_IDENTITY_SOURCE: &str = "$request.header.Authorization";
 
-/// A JWT authorizer's guard. Its issuer and audience usually name
-/// parameters (`!Ref JwtIssuer`), so they take the values of the variables
-/// that carry them (`JWT_ISSUER`); a setting with no value is an error that
-/// names that variable, since the gateway could only refuse every token.
+/// A JWT authorizer's guard, from its identity source and its
+/// `JwtConfiguration` (SAM) or `jwtConfiguration` (OpenAPI). Its issuer and
+/// audience usually name parameters (`!Ref JwtIssuer`), so they take the
+/// values of the variables that carry them (`JWT_ISSUER`); a setting with no
+/// value is an error that names that variable, since the gateway could only
+/// refuse every token.
 fn jwt_guard(
     name: &str,
-    authorizer: &Value,
+    source: Option<&Value>,
     config: &Value,
     eval: &Eval<'_>,
     carried_by: &BTreeMap<String, String>,
 ) -> Result<Guard, TemplateError> {
-    let source = authorizer
-        .get("IdentitySource")
-        .and_then(|s| eval.value(s))
-        .and_then(|s| text_of(&s));
+    let source = source.and_then(|s| eval.value(s)).and_then(|s| text_of(&s));
     if let Some(source) = source.filter(|s| s != JWT_IDENTITY_SOURCE) {
         return Err(TemplateError::Invalid(format!(
             "authorizer {name}: the local gateway reads JWTs from {JWT_IDENTITY_SOURCE} only, not {source}"
@@ -384,6 +430,14 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
     let authorizers = auth
         .and_then(|a| a.get("Authorizers"))
         .and_then(Value::as_mapping);
+    let body = props.and_then(|p| p.get("DefinitionBody"));
+    // The body's own authorizers (`x-amazon-apigateway-authorizer`), each
+    // possibly under a condition.
+    let schemes = body
+        .and_then(|b| b.get("components"))
+        .and_then(|c| c.get("securitySchemes"))
+        .and_then(|s| eval.chosen(s))
+        .and_then(Value::as_mapping);
     let binaries: HashMap<&str, String> = of_type("AWS::Serverless::Function")
         .map(|(id, f)| {
             let binary = f
@@ -399,11 +453,25 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
         if name == "NONE" {
             return Ok(Guard::None);
         }
-        let a = authorizers
-            .and_then(|m| m.get(name))
-            .ok_or_else(|| TemplateError::Invalid(format!("no authorizer {name}")))?;
+        let Some(a) = authorizers.and_then(|m| m.get(name)) else {
+            let scheme = schemes
+                .and_then(|m| m.get(name))
+                .and_then(|s| eval.chosen(s))
+                .and_then(|s| s.get("x-amazon-apigateway-authorizer"))
+                .ok_or_else(|| TemplateError::Invalid(format!("no authorizer {name}")))?;
+            let kind = scheme.get("type").and_then(Value::as_str);
+            return match scheme.get("jwtConfiguration") {
+                Some(config) if kind.is_some_and(|k| k.eq_ignore_ascii_case("jwt")) => {
+                    let source = scheme.get("identitySource");
+                    jwt_guard(name, source, config, &eval, &carried_by)
+                }
+                _ => Err(TemplateError::Invalid(format!(
+                    "authorizer {name}: of the OpenAPI body's authorizers the local gateway plays JWT ones only"
+                ))),
+            };
+        };
         if let Some(config) = a.get("JwtConfiguration") {
-            return jwt_guard(name, a, config, &eval, &carried_by);
+            return jwt_guard(name, a.get("IdentitySource"), config, &eval, &carried_by);
         }
         let function = a
             .get("FunctionArn")
@@ -454,6 +522,59 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
                 method: method.to_ascii_uppercase(),
                 path: path.to_owned(),
                 function: binaries.get(id).cloned().unwrap_or_default(),
+                guard,
+            });
+        }
+    }
+
+    // Routes of the body itself: its Lambda integrations, guarded by the
+    // first authorizer their `security` names, else by the default one (as
+    // SAM sets it). A path or method under a condition that does not hold
+    // is not served.
+    let paths = body
+        .and_then(|b| b.get("paths"))
+        .and_then(|p| eval.chosen(p))
+        .and_then(Value::as_mapping);
+    for (path, item) in paths.into_iter().flatten() {
+        let (Some(path), Some(item)) = (path.as_str(), eval.chosen(item)) else {
+            continue;
+        };
+        for (method, op) in item.as_mapping().into_iter().flatten() {
+            let (Some(method), Some(op)) = (method.as_str(), eval.chosen(op)) else {
+                continue;
+            };
+            let Some(integration) = op.get("x-amazon-apigateway-integration") else {
+                continue;
+            };
+            let function = integration
+                .get("uri")
+                .and_then(integration_function)
+                .and_then(|id| binaries.get(id.as_str()).cloned())
+                .ok_or_else(|| {
+                    TemplateError::Invalid(format!(
+                        "{method} {path}: the local gateway serves integrations with the template's functions only"
+                    ))
+                })?;
+            let named = op
+                .get("security")
+                .and_then(Value::as_sequence)
+                .and_then(|s| s.first())
+                .and_then(Value::as_mapping)
+                .and_then(|m| m.keys().next())
+                .and_then(Value::as_str);
+            let guard = match named.or(default_authorizer) {
+                Some(name) => guard_of(name)?,
+                None => Guard::None,
+            };
+            let method = if method == "x-amazon-apigateway-any-method" {
+                "ANY".to_owned()
+            } else {
+                method.to_ascii_uppercase()
+            };
+            routes.push(Route {
+                method,
+                path: path.to_owned(),
+                function,
                 guard,
             });
         }
@@ -618,22 +739,33 @@ Resources:
         assert_eq!(v["e"], Value::Number(1.into()));
     }
 
+    /// The variables of the local stack (`make dev`), with
+    /// `JWT_ACCESS_ALGORITHM=ES256` when `es256`.
+    fn dev_env(es256: bool) -> impl Fn(&str) -> Option<String> {
+        const VARS: &[(&str, &str)] = &[
+            (
+                "ALLOWED_ORIGINS",
+                "http://127.0.0.1:9000,http://app.example.test:9000",
+            ),
+            ("JWT_ISSUER", "http://127.0.0.1:9000/prod"),
+            ("JWT_AUDIENCE", "http://127.0.0.1:9000/prod"),
+        ];
+        let mut vars = VARS.to_vec();
+        if es256 {
+            vars.push(("JWT_ACCESS_ALGORITHM", "ES256"));
+        }
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
     #[test]
     fn the_projects_template_is_served_as_deployed() {
         let text = include_str!("../../template.yaml");
         let issuer = "http://127.0.0.1:9000/prod";
-        let api = read(
-            text,
-            &env(&[
-                (
-                    "ALLOWED_ORIGINS",
-                    "http://127.0.0.1:9000,http://app.example.test:9000",
-                ),
-                ("JWT_ISSUER", "http://127.0.0.1:9000/prod"),
-                ("JWT_AUDIENCE", "http://127.0.0.1:9000/prod"),
-            ]),
-        )
-        .unwrap();
+        let api = read(text, &dev_env(true)).unwrap();
         let guard = |method: &str, path: &str| {
             api.routes
                 .iter()
@@ -669,9 +801,146 @@ Resources:
         let no_origins = env(&[("JWT_ISSUER", "i"), ("JWT_AUDIENCE", "a")]);
         assert!(read(text, &no_origins).unwrap().cors.is_none());
         assert!(
-            read(text, &env(&[])).is_err(),
+            read(text, &env(&[("JWT_ACCESS_ALGORITHM", "ES256")])).is_err(),
             "without JWT_ISSUER the GatewayJwt authorizer cannot be served"
         );
+    }
+
+    #[test]
+    fn the_projects_jwt_authorizer_and_its_route_exist_only_under_es256() {
+        let text = include_str!("../../template.yaml");
+        let jwt_routes = |api: &Api| -> Vec<String> {
+            api.routes
+                .iter()
+                .filter(|r| matches!(r.guard, Guard::Jwt { .. }))
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect()
+        };
+        let es256 = read(text, &dev_env(true)).unwrap();
+        assert_eq!(jwt_routes(&es256), ["GET /me/gateway-jwt"]);
+        let served = crate::router::find(&es256.routes, "GET", "/me/gateway-jwt").unwrap();
+        assert_eq!(served.route.function, "me");
+
+        // HS256 (the default): JwtIssuer is only a label, so there is no
+        // JWT authorizer to trust whatever serves its discovery document,
+        // and no route behind one: the gateway answers 404.
+        let hs256 = read(text, &dev_env(false)).unwrap();
+        assert_eq!(jwt_routes(&hs256), Vec::<String>::new());
+        assert!(crate::router::find(&hs256.routes, "GET", "/me/gateway-jwt").is_none());
+        let explicit = |k: &str| {
+            (k == "JWT_ACCESS_ALGORITHM")
+                .then(|| "HS256".to_owned())
+                .or_else(|| dev_env(false)(k))
+        };
+        assert_eq!(read(text, &explicit).unwrap(), hs256);
+        // Nothing else differs.
+        let others = |api: &Api| -> Vec<Route> {
+            api.routes
+                .iter()
+                .filter(|r| !matches!(r.guard, Guard::Jwt { .. }))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(others(&es256), hs256.routes);
+        assert_eq!(es256.cors, hs256.cors);
+        // Without an issuer there is nothing to refuse under HS256.
+        assert!(read(text, &env(&[])).is_ok());
+    }
+
+    /// An API whose OpenAPI body declares a JWT authorizer and a route behind
+    /// it under a condition, beside an unconditional body route.
+    const BODY_TEMPLATE: &str = r#"
+Parameters:
+  Alg: {Type: String, Default: HS256}
+  JwtIssuer: {Type: String}
+Conditions:
+  Es: !Equals [!Ref Alg, ES256]
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      DefinitionBody:
+        openapi: "3.0.1"
+        paths:
+          /jwt: !If
+            - Es
+            - get:
+                security: [{Jwt: []}]
+                x-amazon-apigateway-integration: {type: aws_proxy, uri: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${MeFn.Arn}/invocations"}
+            - !Ref AWS::NoValue
+          /any:
+            x-amazon-apigateway-any-method:
+              x-amazon-apigateway-integration: {type: aws_proxy, uri: !GetAtt MeFn.Arn}
+            parameters: []
+        components:
+          securitySchemes:
+            Jwt: !If
+              - Es
+              - type: oauth2
+                x-amazon-apigateway-authorizer:
+                  type: jwt
+                  identitySource: $request.header.Authorization
+                  jwtConfiguration: {issuer: !Ref JwtIssuer, audience: [aud]}
+              - !Ref AWS::NoValue
+      Auth:
+        DefaultAuthorizer: Guard
+        Authorizers:
+          Guard: {FunctionArn: !GetAtt AuthzFn.Arn}
+  AuthzFn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: authorizer}}
+  MeFn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: me}}
+    Properties:
+      Environment: {Variables: {ALG: !Ref Alg, ISS: !Ref JwtIssuer}}
+"#;
+
+    #[test]
+    fn body_routes_and_authorizers_exist_only_when_their_condition_holds() {
+        let any = Route {
+            method: "ANY".into(),
+            path: "/any".into(),
+            function: "me".into(),
+            guard: Guard::Lambda {
+                function: "authorizer".into(),
+            },
+        };
+        let off = read(BODY_TEMPLATE, &env(&[("ISS", "https://i.test")])).unwrap();
+        assert_eq!(off.routes, std::slice::from_ref(&any));
+        let on = read(
+            BODY_TEMPLATE,
+            &env(&[("ALG", "ES256"), ("ISS", "https://i.test")]),
+        )
+        .unwrap();
+        assert_eq!(
+            on.routes,
+            [
+                Route {
+                    method: "GET".into(),
+                    path: "/jwt".into(),
+                    function: "me".into(),
+                    guard: Guard::Jwt {
+                        issuer: "https://i.test".into(),
+                        audience: vec!["aud".into()],
+                    },
+                },
+                any
+            ]
+        );
+        // The body's JWT authorizer is checked as one of Auth.Authorizers is.
+        assert_eq!(
+            read(BODY_TEMPLATE, &env(&[("ALG", "ES256")])),
+            Err(TemplateError::Invalid(
+                "authorizer Jwt: JwtConfiguration.issuer has no value: set ISS (parameter JwtIssuer)"
+                    .into()
+            ))
+        );
+        let lambda_scheme = BODY_TEMPLATE.replace("type: jwt", "type: request");
+        assert!(matches!(
+            read(&lambda_scheme, &env(&[("ALG", "ES256"), ("ISS", "i")])),
+            Err(TemplateError::Invalid(m)) if m.contains("JWT ones only")
+        ));
     }
 
     /// An API with API Gateway's JWT authorizer, its issuer and audience

@@ -400,10 +400,57 @@ fn functions() -> Vec<String> {
         .collect()
 }
 
-/// Every `HttpApi` event: (function, method, path, its `Auth.Authorizer`).
+/// The branches of `v` when it is `!If [condition, a, b]` (without `!Ref
+/// AWS::NoValue`), else `v` itself.
+fn branches(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Tagged(t) if t.tag == "!If" => t.value.as_sequence().expect("!If arguments")[1..]
+            .iter()
+            .filter(|b| !is_ref(b, "AWS::NoValue"))
+            .collect(),
+        other => vec![other],
+    }
+}
+
+/// Every route, whatever the conditions: (function, method, path, the
+/// authorizer it names). Each `HttpApi` event (its `Auth.Authorizer`), and
+/// each Lambda integration of the HttpApi's OpenAPI body (the first name of
+/// its `security`; the function of its `uri`).
 fn routes() -> Vec<(String, String, String, Option<String>)> {
     let t = template();
     let mut out = Vec::new();
+    let paths = &t["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]["paths"];
+    for (path, item) in paths.as_mapping().expect("paths").iter() {
+        for item in branches(item) {
+            for (method, op) in item.as_mapping().into_iter().flatten() {
+                // `parameters` and the like: not a route.
+                let Some(integration) = op.get("x-amazon-apigateway-integration") else {
+                    continue;
+                };
+                let sub = tagged(&integration["uri"], "!Sub")
+                    .as_str()
+                    .expect("a !Sub uri");
+                let function = sub
+                    .split("${")
+                    .find_map(|s| s.split_once(".Arn}"))
+                    .map(|(f, _)| f.to_owned())
+                    .expect("${Function.Arn}");
+                let security = op["security"].as_sequence().cloned().unwrap_or_default();
+                let authorizer = security
+                    .first()
+                    .and_then(Value::as_mapping)
+                    .and_then(|m| m.keys().next())
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                out.push((
+                    function,
+                    method.as_str().unwrap().to_ascii_uppercase(),
+                    path.as_str().unwrap().to_owned(),
+                    authorizer,
+                ));
+            }
+        }
+    }
     for f in functions() {
         let events = t["Resources"][f.as_str()]["Properties"]["Events"]
             .as_mapping()
@@ -484,12 +531,15 @@ fn every_route_is_behind_the_authorizer_unless_it_is_a_public_auth_route() {
 #[test]
 fn the_gateway_jwt_authorizer_checks_our_issuer_and_audience() {
     let t = template();
-    let jwt = &t["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"]["GatewayJwt"];
+    let scheme = &t["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]["components"]["securitySchemes"]
+        ["GatewayJwt"];
+    let jwt = &branches(scheme)[0]["x-amazon-apigateway-authorizer"];
+    assert_eq!(str_at(jwt, &["type"]), "jwt");
     assert_eq!(
-        str_at(jwt, &["IdentitySource"]),
+        str_at(jwt, &["identitySource"]),
         "$request.header.Authorization"
     );
-    let config = &jwt["JwtConfiguration"];
+    let config = &jwt["jwtConfiguration"];
     assert_eq!(
         tagged(&config["issuer"], "!Ref").as_str(),
         Some("JwtIssuer")
@@ -497,6 +547,209 @@ fn the_gateway_jwt_authorizer_checks_our_issuer_and_audience() {
     let audience = config["audience"].as_sequence().expect("a list");
     assert_eq!(audience.len(), 1);
     assert_eq!(tagged(&audience[0], "!Ref").as_str(), Some("JwtAudience"));
+}
+
+/// `v` as the stack has it with access tokens of `alg`: every `!If
+/// [UsesES256|UsesHS256, a, b]` (short or long form) taken, `!Ref
+/// AWS::NoValue` removed (`None` at the top); anything else as written.
+fn resolved_for(alg: Alg, v: &Value) -> Option<Value> {
+    let if_args = match v {
+        Value::Tagged(t) if t.tag == "!If" => t.value.as_sequence(),
+        Value::Mapping(m) if m.len() == 1 => m.get("Fn::If").and_then(Value::as_sequence),
+        _ => None,
+    };
+    if let Some(args) = if_args {
+        let es256 = match args[0].as_str() {
+            Some("UsesES256") => Some(true),
+            Some("UsesHS256") => Some(false),
+            _ => None,
+        };
+        if let Some(es256) = es256 {
+            let taken = if es256 == (alg == Alg::Es256) { 1 } else { 2 };
+            return resolved_for(alg, &args[taken]);
+        }
+    }
+    if is_ref(v, "AWS::NoValue") || v.get("Ref").and_then(Value::as_str) == Some("AWS::NoValue") {
+        return None;
+    }
+    Some(match v {
+        Value::Sequence(items) => items.iter().filter_map(|i| resolved_for(alg, i)).collect(),
+        Value::Mapping(m) => Value::Mapping(
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), resolved_for(alg, v)?)))
+                .collect(),
+        ),
+        Value::Tagged(t) => Value::Tagged(Box::new(serde_yaml_ng::value::TaggedValue {
+            tag: t.tag.clone(),
+            value: resolved_for(alg, &t.value).unwrap_or(Value::Null),
+        })),
+        other => other.clone(),
+    })
+}
+
+/// The template's resources that exist with access tokens of `alg` (a
+/// `Condition: UsesES256|UsesHS256` decided; any other condition kept), as
+/// `resolved_for` has them.
+fn resources_for(alg: Alg) -> Vec<(String, Value)> {
+    let t = template();
+    t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| match r["Condition"].as_str() {
+            Some("UsesES256") => alg == Alg::Es256,
+            Some("UsesHS256") => alg == Alg::Hs256,
+            _ => true,
+        })
+        .filter_map(|(k, r)| Some((k.as_str()?.to_owned(), resolved_for(alg, r)?)))
+        .collect()
+}
+
+/// API Gateway's JWT authorizers and who may reach a function through them,
+/// with access tokens of one algorithm.
+#[derive(Debug, Default)]
+struct JwtShape {
+    /// SAM `Auth.Authorizers` with a `JwtConfiguration`, OpenAPI security
+    /// schemes of type `jwt`, `AWS::ApiGatewayV2::Authorizer`s of type `JWT`.
+    authorizers: BTreeSet<String>,
+    /// The routes (`GET /path`) that use one of them.
+    routes: BTreeSet<String>,
+    /// Routes of functions' `HttpApi` events (SAM adds their permission).
+    event_routes: BTreeSet<String>,
+    /// Routes an explicit `AWS::Lambda::Permission` lets API Gateway invoke.
+    permitted: BTreeSet<String>,
+}
+
+fn jwt_shape(alg: Alg) -> JwtShape {
+    let resources = resources_for(alg);
+    let of_type = |ty: &'static str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r["Type"].as_str() == Some(ty))
+    };
+    let mut authorizers = BTreeSet::new();
+    let mut schemes_routes: Vec<(String, Value)> = Vec::new();
+    for (_, api) in of_type("AWS::Serverless::HttpApi") {
+        let p = &api["Properties"];
+        for (name, a) in p["Auth"]["Authorizers"].as_mapping().into_iter().flatten() {
+            if a.get("JwtConfiguration").is_some() {
+                authorizers.insert(name.as_str().unwrap().to_owned());
+            }
+        }
+        let body = &p["DefinitionBody"];
+        let schemes = body["components"]["securitySchemes"].as_mapping();
+        for (name, s) in schemes.into_iter().flatten() {
+            let kind = s["x-amazon-apigateway-authorizer"]["type"].as_str();
+            if kind.is_some_and(|k| k.eq_ignore_ascii_case("jwt")) {
+                authorizers.insert(name.as_str().unwrap().to_owned());
+            }
+        }
+        for (path, item) in body["paths"].as_mapping().into_iter().flatten() {
+            for (method, op) in item.as_mapping().into_iter().flatten() {
+                let route = format!(
+                    "{} {}",
+                    method.as_str().unwrap().to_ascii_uppercase(),
+                    path.as_str().unwrap()
+                );
+                schemes_routes.push((route, op["security"].clone()));
+            }
+        }
+    }
+    for (id, a) in of_type("AWS::ApiGatewayV2::Authorizer") {
+        if a["Properties"]["AuthorizerType"].as_str() == Some("JWT") {
+            authorizers.insert(id.clone());
+        }
+    }
+    let mut routes = BTreeSet::new();
+    let mut event_routes = BTreeSet::new();
+    for (route, security) in schemes_routes {
+        let names = security.as_sequence().cloned().unwrap_or_default();
+        if names.iter().any(|s| {
+            s.as_mapping()
+                .is_some_and(|m| m.keys().any(|k| authorizers.contains(k.as_str().unwrap())))
+        }) {
+            routes.insert(route);
+        }
+    }
+    for (_, f) in of_type("AWS::Serverless::Function") {
+        for (_, e) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            let p = &e["Properties"];
+            let route = format!(
+                "{} {}",
+                str_at(p, &["Method"]).to_ascii_uppercase(),
+                str_at(p, &["Path"])
+            );
+            if p["Auth"]["Authorizer"]
+                .as_str()
+                .is_some_and(|a| authorizers.contains(a))
+            {
+                routes.insert(route.clone());
+            }
+            event_routes.insert(route);
+        }
+    }
+    for (_, r) in of_type("AWS::ApiGatewayV2::Route") {
+        if r["Properties"]["AuthorizationType"].as_str() == Some("JWT") {
+            routes.insert(str_at(&r["Properties"], &["RouteKey"]).to_owned());
+        }
+    }
+    let mut permitted = BTreeSet::new();
+    for (_, p) in of_type("AWS::Lambda::Permission") {
+        let arn = &p["Properties"]["SourceArn"];
+        let text = match arn {
+            Value::Tagged(t) if t.tag == "!Sub" => t.value.as_str(),
+            other => other.as_str(),
+        };
+        // .../${HttpApi}/<stage>/<METHOD>/<path>
+        if let Some(text) = text {
+            let parts: Vec<&str> = text.splitn(4, '/').collect();
+            if let [_, _, method, path] = parts.as_slice() {
+                permitted.insert(format!("{method} /{path}"));
+            }
+        }
+    }
+    JwtShape {
+        authorizers,
+        routes,
+        event_routes,
+        permitted,
+    }
+}
+
+#[test]
+fn the_jwt_authorizer_and_every_route_using_it_exist_only_under_es256() {
+    // Under HS256 JwtIssuer is only a label: a JWT authorizer would trust
+    // whatever serves <JwtIssuer>/.well-known/openid-configuration.
+    let hs256 = jwt_shape(Alg::Hs256);
+    let es256 = jwt_shape(Alg::Es256);
+    assert!(
+        hs256.authorizers.is_empty(),
+        "HS256: no JWT authorizer, found {:?}",
+        hs256.authorizers
+    );
+    assert!(
+        hs256.routes.is_empty(),
+        "HS256: no route behind one, found {:?}",
+        hs256.routes
+    );
+    assert_eq!(es256.authorizers, BTreeSet::from(["GatewayJwt".to_owned()]));
+    assert_eq!(
+        es256.routes,
+        BTreeSet::from(["GET /me/gateway-jwt".to_owned()])
+    );
+    for route in &es256.routes {
+        // ES256: API Gateway may invoke the function behind the route...
+        assert!(
+            es256.event_routes.contains(route) || es256.permitted.contains(route),
+            "ES256: nothing lets API Gateway invoke {route}"
+        );
+        // ...and under HS256 neither the route nor its permission exists.
+        assert!(!hs256.event_routes.contains(route), "HS256: {route}");
+        assert!(
+            !hs256.permitted.contains(route),
+            "HS256: a permission for {route}"
+        );
+    }
 }
 
 #[test]
