@@ -2,6 +2,7 @@
 //! it names, and the answer in that shape's own form (see the table in the
 //! crate documentation).
 
+use aws_lambda_events::iam::IamPolicyEffect;
 use serde_json::Value;
 use token::AccessClaims;
 
@@ -186,8 +187,9 @@ impl Authorizer {
         Ok(self.rest_answer(shape, claims, &arn, &routes))
     }
 
-    /// The IAM policy answer for a verified token: right for every route (see
-    /// [`policy`]), with an explicit Deny on this one when a rule forbids it.
+    /// The IAM policy answer for a verified token (see [`policy`]): without
+    /// rules, the whole stage; with rules, Allow or Deny on exactly this
+    /// request's method ARN, so a cached answer opens nothing else.
     fn rest_answer(
         &self,
         shape: Shape,
@@ -200,10 +202,16 @@ impl Authorizer {
             Some(role) => log::forbidden(shape, &claims, role),
             None => log::allowed(shape, &claims),
         }
-        let denied = self.rules.denied_arn_patterns(&claims.roles);
+        let policy_document = if self.rules.is_empty() {
+            policy::stage(arn)
+        } else if missing.is_some() {
+            policy::exact(arn, IamPolicyEffect::Deny)
+        } else {
+            policy::exact(arn, IamPolicyEffect::Allow)
+        };
         Verdict::Policy {
             principal_id: claims.sub.clone(),
-            policy_document: policy::policy(arn, &denied, missing.is_some()),
+            policy_document,
             context: Context::of(claims),
         }
     }

@@ -24,8 +24,11 @@
 //! header in any case of its name. Two `Authorization` values are refused.
 //! The `Bearer` parsing rules are in `token::bearer`.
 //!
-//! Caching: a REST policy is built to be right for every route (see
-//! [`policy`]). HTTP API simple responses carry no route, so with
+//! Caching: with `AUTHZ_RULES` set a REST policy names exactly the request's
+//! method ARN (see [`policy`]), so a cached answer serves that route only:
+//! key a REQUEST authorizer's cache by route (`context.httpMethod`,
+//! `context.resourcePath`) or keep a TOKEN authorizer's TTL at 0; without
+//! rules it covers the stage. HTTP API simple responses carry no route, so with
 //! `AUTHZ_RULES` and caching enabled add `$context.routeKey` to the
 //! authorizer's identity sources (after the `Authorization` header) or keep
 //! the cache TTL at 0.

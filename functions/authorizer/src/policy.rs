@@ -2,10 +2,20 @@
 //!
 //! API Gateway caches a REST authorizer's policy per token (TOKEN
 //! authorizers) or per identity source (REQUEST authorizers), not per route,
-//! and reuses it for every method of the API. So the policy must be right for
-//! every route, not only the one that triggered it: it allows the whole stage
-//! (`{api}/{stage}/*/*`) and explicitly denies every `AUTHZ_RULES` route whose
-//! role the token lacks. An explicit Deny overrides any Allow in IAM.
+//! and judges later requests that share the cache key against it. IAM
+//! matches a method ARN literally and case-sensitively (`*` is any run of
+//! characters, `/` included; `?` one character), while a backend may read
+//! `/ADMIN/users`, `/%61dmin/users` or `/x/../admin/users` as
+//! `/admin/users`: no list of denied patterns covers every spelling of a
+//! route the rules forbid, so a stage-wide Allow beside them is a hole.
+//!
+//! So with `AUTHZ_RULES` set a policy names exactly the request's method ARN
+//! ([`exact`]): Allow when the rules allow the request, else Deny. A cached
+//! answer then only ever serves that ARN, and the README says to key REST
+//! caching by route (REQUEST identity sources `context.httpMethod`,
+//! `context.resourcePath`) or turn it off (TOKEN). Without rules every route
+//! is allowed to any valid token, so the policy covers the stage
+//! ([`stage`]) and one cached answer serves every route.
 
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerPolicy;
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
@@ -67,29 +77,26 @@ impl<'a> MethodArn<'a> {
     }
 }
 
-/// The policy for a valid token: allow the stage, deny `denied` (patterns
-/// relative to the stage, from the rules) and, when the current route itself
-/// is forbidden, its exact ARN as well so the answer is 403 even where the
-/// generous rule matching saw a route that the patterns miss.
-pub fn policy(
-    arn: &MethodArn<'_>,
-    denied: &[String],
-    deny_current: bool,
-) -> ApiGatewayCustomAuthorizerPolicy {
-    let mut statements = vec![statement(
+/// The policy without rules: allow every method and path of the stage
+/// (`{api}/{stage}/*/*`), for any route a cached answer is reused for.
+pub fn stage(arn: &MethodArn<'_>) -> ApiGatewayCustomAuthorizerPolicy {
+    document(statement(
         IamPolicyEffect::Allow,
         vec![arn.under_stage("*/*")],
-    )];
-    let mut deny: Vec<String> = denied.iter().map(|p| arn.under_stage(p)).collect();
-    if deny_current && !deny.iter().any(|d| d == arn.full) {
-        deny.push(arn.full.to_owned());
-    }
-    if !deny.is_empty() {
-        statements.push(statement(IamPolicyEffect::Deny, deny));
-    }
+    ))
+}
+
+/// The policy with rules: `effect` on exactly the method ARN as given, and
+/// nothing else, so no cached answer opens another route or another
+/// spelling of this one.
+pub fn exact(arn: &MethodArn<'_>, effect: IamPolicyEffect) -> ApiGatewayCustomAuthorizerPolicy {
+    document(statement(effect, vec![arn.full.to_owned()]))
+}
+
+fn document(statement: IamPolicyStatement) -> ApiGatewayCustomAuthorizerPolicy {
     let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
     policy.version = Some(POLICY_VERSION.to_owned());
-    policy.statement = statements;
+    policy.statement = vec![statement];
     policy
 }
 
@@ -155,10 +162,9 @@ mod tests {
     }
 
     #[test]
-    fn policy_allows_the_stage_and_denies_the_rules() {
+    fn stage_policy_allows_every_route_of_the_stage() {
         let a = MethodArn::parse(ARN).unwrap();
-        let p = policy(&a, &["GET/admin".into(), "GET/admin/*".into()], false);
-        let json = serde_json::to_value(&p).unwrap();
+        let json = serde_json::to_value(stage(&a)).unwrap();
         let base = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
         assert_eq!(
             json,
@@ -166,21 +172,28 @@ mod tests {
                 "Version": "2012-10-17",
                 "Statement": [
                     {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [format!("{base}/*/*")]},
-                    {"Action": ["execute-api:Invoke"], "Effect": "Deny",
-                     "Resource": [format!("{base}/GET/admin"), format!("{base}/GET/admin/*")]},
                 ]
             })
         );
     }
 
     #[test]
-    fn forbidden_current_route_is_denied_by_its_own_arn() {
+    fn exact_policy_names_only_the_method_arn() {
         let a = MethodArn::parse(ARN).unwrap();
-        let p = policy(&a, &[], true);
-        assert_eq!(p.statement.len(), 2);
-        assert_eq!(p.statement[1].effect, IamPolicyEffect::Deny);
-        assert_eq!(p.statement[1].resource, [ARN]);
-        let no_rules = policy(&a, &[], false);
-        assert_eq!(no_rules.statement.len(), 1);
+        for (effect, name) in [
+            (IamPolicyEffect::Allow, "Allow"),
+            (IamPolicyEffect::Deny, "Deny"),
+        ] {
+            let json = serde_json::to_value(exact(&a, effect)).unwrap();
+            assert_eq!(
+                json,
+                serde_json::json!({
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Action": ["execute-api:Invoke"], "Effect": name, "Resource": [ARN]},
+                    ]
+                })
+            );
+        }
     }
 }

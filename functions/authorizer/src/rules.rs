@@ -109,46 +109,6 @@ impl Rule {
                 .any(|v| self.matches_segments(v))
     }
 
-    /// Methods as they appear in an execute-api ARN.
-    fn arn_methods(&self) -> Vec<&'static str> {
-        match self.method {
-            None => vec!["*"],
-            Some("GET") => vec!["GET", "HEAD"],
-            Some(m) => vec![m],
-        }
-    }
-
-    /// `METHOD/path` patterns, relative to `arn:...:{api}/{stage}/`, that
-    /// cover every request this rule matches. IAM's `*` also matches `/`, so a
-    /// middle `*` over-approximates (errs towards deny); matching in IAM is
-    /// case-sensitive, so the rule's own spelling is used.
-    fn arn_patterns(&self) -> Vec<String> {
-        let path = self
-            .segments
-            .iter()
-            .map(|s| match s {
-                Segment::Literal(l) => l.as_str(),
-                Segment::Any => "*",
-            })
-            .collect::<Vec<_>>()
-            .join("/");
-        let mut out = Vec::new();
-        for method in self.arn_methods() {
-            if self.prefix && path.is_empty() {
-                out.push(format!("{method}/*"));
-            } else if self.prefix {
-                out.push(format!("{method}/{path}"));
-                out.push(format!("{method}/{path}/*"));
-            } else if path.is_empty() {
-                out.push(format!("{method}/"));
-            } else {
-                out.push(format!("{method}/{path}"));
-                out.push(format!("{method}/{path}/"));
-            }
-        }
-        out
-    }
-
     fn parse(text: &str) -> Result<Self, &'static str> {
         let (route, role) = text.rsplit_once('=').ok_or("missing `=role`")?;
         let role = role.trim();
@@ -215,8 +175,8 @@ fn parse_path(path: &str) -> Result<(Vec<Segment>, bool), &'static str> {
     Ok((segments, prefix))
 }
 
-/// Characters allowed in a literal rule segment: URL-safe, and none of IAM's
-/// wildcards (`*`, `?`) so that the ARN patterns mean what the rule says.
+/// Characters allowed in a literal rule segment: URL-safe, and neither `*`
+/// nor `?`, so that a literal never reads as a wildcard.
 fn is_path_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-._~:@!$&'()+,".contains(c)
 }
@@ -275,22 +235,6 @@ impl Rules {
             .filter(|rule| !roles.contains(&rule.role))
             .find(|rule| routes.iter().any(|route| rule.matches(route)))
             .map(|rule| rule.role.as_str())
-    }
-
-    /// `METHOD/path` ARN patterns (relative to `arn:...:{api}/{stage}/`) of
-    /// every rule whose role `roles` lacks, without duplicates, in rule order.
-    /// An IAM policy that denies these stays right for any route, which is
-    /// what a policy cached per token needs.
-    pub fn denied_arn_patterns(&self, roles: &[String]) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for rule in self.0.iter().filter(|rule| !roles.contains(&rule.role)) {
-            for pattern in rule.arn_patterns() {
-                if !out.contains(&pattern) {
-                    out.push(pattern);
-                }
-            }
-        }
-        out
     }
 }
 
@@ -574,39 +518,6 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn arn_patterns_cover_what_the_rule_matches() {
-        let r = rules("GET /admin/*=admin;DELETE /*=admin;* /ops=ops;POST /orgs/*/bill=b;PUT /=r");
-        assert_eq!(
-            r.denied_arn_patterns(&[]),
-            [
-                "GET/admin",
-                "GET/admin/*",
-                "HEAD/admin",
-                "HEAD/admin/*",
-                "DELETE/*",
-                "*/ops",
-                "*/ops/",
-                "POST/orgs/*/bill",
-                "POST/orgs/*/bill/",
-                "PUT/",
-            ]
-        );
-    }
-
-    #[test]
-    fn arn_patterns_leave_out_satisfied_rules_and_duplicates() {
-        let r = rules("GET /admin/*=admin;GET /admin/*=root;* /ops/*=ops");
-        assert_eq!(
-            r.denied_arn_patterns(&roles(&["admin", "ops"])),
-            ["GET/admin", "GET/admin/*", "HEAD/admin", "HEAD/admin/*"]
-        );
-        assert!(
-            r.denied_arn_patterns(&roles(&["admin", "root", "ops"]))
-                .is_empty()
-        );
     }
 
     #[test]
