@@ -7,10 +7,17 @@
  * - The access token lives in this module's memory only: never in
  *   localStorage, sessionStorage, cookies or IndexedDB, and never logged.
  *   Tabs pass it to each other by BroadcastChannel messages, not storage.
+ * - The token goes only to the API: `fetch` attaches it to requests for the
+ *   origin of `baseUrl` and the origins listed in `tokenOrigins`, never to
+ *   any other URL it is handed; those it sends as they are (no token, no
+ *   refresh, no retry on their 401/403).
+ * - The BroadcastChannel and the Web Lock are named after the API (its
+ *   absolute base URL), so two apps of one origin that use different APIs
+ *   never exchange tokens or wait on each other.
  * - One refresh at a time: concurrent callers in a tab share one promise,
- *   and tabs of the same origin take turns under a Web Lock; a tab that
- *   waited and meanwhile received a fresh token from the tab that held the
- *   lock uses it, so tabs refreshing together make one network refresh.
+ *   and tabs of the same origin and API take turns under a Web Lock; a tab
+ *   that waited and meanwhile received a fresh token from the tab that held
+ *   the lock uses it, so tabs refreshing together make one network refresh.
  * - `fetch` refreshes and retries at most once, when the API Gateway
  *   authorizer refuses the token (401, or 403 `{"message":"Forbidden"}`).
  * - A refresh refused with 401 means signed out: the token is dropped and
@@ -48,17 +55,31 @@ function decode(token) {
 /**
  * Creates a client. Call it once per page.
  * @param {object} [options]
- * @param {string} [options.baseUrl=''] API origin and stage path, no trailing slash.
+ * @param {string} [options.baseUrl=''] API origin and stage path, no trailing slash
+ *   (relative or empty: resolved against the page's address). Its origin gets the token.
+ * @param {string[]} [options.tokenOrigins=[]] Other origins (`https://host[:port]`, exact,
+ *   no wildcards) whose requests through `fetch` get the token too; any other gets none.
  * @param {number} [options.refreshMargin=60] Seconds before expiry to refresh.
- * @param {string} [options.lockName='serverless-auth:refresh'] Web Lock and BroadcastChannel name.
+ * @param {string} [options.lockName] Web Lock and BroadcastChannel name; by default
+ *   `serverless-auth:refresh:` and the absolute base URL (`https://api.example.com/prod`).
  * @param {typeof fetch} [options.fetch] The fetch to use (defaults to the global one).
  */
 export function createAuthClient({
   baseUrl = '',
+  tokenOrigins = [],
   refreshMargin = 60,
-  lockName = 'serverless-auth:refresh',
+  lockName,
   fetch: fetchImpl = globalThis.fetch.bind(globalThis),
 } = {}) {
+  // Where `baseUrl + path` goes, absolute and without a trailing slash (a
+  // relative baseUrl needs a page: there is no address to resolve it against).
+  const here = globalThis.location?.href;
+  const api = new URL(`${baseUrl}/`, here);
+  const apiBase = api.href.replace(/\/+$/, '');
+  // The only origins `fetch` attaches the token to ('null', an opaque origin, never).
+  const trusted = new Set([api.origin, ...Array.from(tokenOrigins, (o) => new URL(o).origin)]);
+  trusted.delete('null');
+  lockName ??= `serverless-auth:refresh:${apiBase}`;
   let state = null; // { token, claims, expiresAt (ms, this browser's clock), dueAt (ms) }
   let timer;
   let inflight = null; // the refresh promise this tab's callers share
@@ -199,13 +220,16 @@ export function createAuthClient({
     refresh().then(() => true, (e) => { if (e instanceof AuthError) return false; throw e; });
 
   /**
-   * fetch with `Authorization: Bearer <token>`; refreshes first when the
-   * token is missing or due, and on an authorizer refusal refreshes and
-   * retries once. Returns the Response as is.
+   * fetch with `Authorization: Bearer <token>` for the API's origin and
+   * `tokenOrigins`: refreshes first when the token is missing or due, and
+   * on an authorizer refusal refreshes and retries once. A request for any
+   * other origin is sent as it is: no token, no refresh, no retry. Returns
+   * the Response as is.
    * @param {RequestInfo | URL} input @param {RequestInit} [init] @returns {Promise<Response>}
    */
   async function authFetch(input, init) {
     const request = new Request(input, init);
+    if (!trusted.has(new URL(request.url).origin)) return fetchImpl(request);
     const send = (token) => {
       const r = request.clone();
       if (token) r.headers.set('Authorization', `Bearer ${token}`);

@@ -2,8 +2,22 @@
 // never the access token itself.
 import { createAuthClient, AuthError } from '../auth-client.js';
 
-const api = new URLSearchParams(location.search).get('api');
-const baseUrl = (api || location.origin).replace(/\/+$/, '');
+/** The API: `?api=` when it is on this page's origin (a link must never send
+ * the credentials typed here elsewhere), else the one this origin's own
+ * script stored under `localStorage['serverless-auth-demo:api']` (no link
+ * can set that), else this origin. */
+function apiBase() {
+  const parse = (url, base) => { try { return new URL(url, base); } catch { return null; } };
+  const param = new URLSearchParams(location.search).get('api');
+  if (param) {
+    const url = parse(param, location.href);
+    if (url?.origin === location.origin) return url.href;
+    console.warn(`demo: ?api=${param} ignored: not this page's origin`);
+  }
+  const stored = localStorage.getItem('serverless-auth-demo:api');
+  return (stored && parse(stored)?.href) || location.origin;
+}
+const baseUrl = apiBase().replace(/\/+$/, '');
 const client = createAuthClient({ baseUrl });
 
 const $ = (id) => document.getElementById(id);
