@@ -1,11 +1,16 @@
 //! One request through the local API Gateway, in the order an HTTP API
-//! takes it: the base path of the API mapping, CORS preflights (answered
+//! takes it, after a check of its own: the `Host` must name this machine
+//! (a loopback address, `localhost`, `*.localhost` or `*.test`), else 421,
+//! so that a site rebinding its DNS name to 127.0.0.1 cannot reach the
+//! stack. Then the base path of the API mapping, CORS preflights (answered
 //! here, never reaching an authorizer), the route, the route's authorizer
 //! (a Lambda authorizer: 401 without a token, 403 when it refuses, its
 //! context passed on; API Gateway's JWT authorizer: 401 unless the token
 //! verifies, its claims passed on), the function, and the configured CORS
-//! headers on the answer.
+//! headers on the answer (`*` as API Gateway answers it: any origin, never
+//! with credentials).
 
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
@@ -34,7 +39,8 @@ pub struct Gateway {
 /// What a request came to, for the access log.
 pub struct Handled {
     pub response: Outgoing,
-    /// `GET /me`, or what answered instead (`preflight`, `static`, `-`).
+    /// `GET /me`, or what answered instead (`preflight`, `static`,
+    /// `misdirected` for a foreign `Host`, `-`).
     pub route: String,
 }
 
@@ -44,6 +50,9 @@ impl Gateway {
             response,
             route: route.to_owned(),
         };
+        if !local_host(&req.host) {
+            return done(Outgoing::message(421, "Misdirected Request"), "misdirected");
+        }
         if req.method == "GET" {
             if req.raw_path == "/" && self.static_dir.is_some() {
                 let mut found = Outgoing::message(302, "Found");
@@ -166,13 +175,8 @@ impl Gateway {
         };
         res.headers
             .retain(|(k, _)| !k.starts_with("access-control-"));
-        if let Some(origin) = allowed(cors, origin) {
-            res.headers
-                .push(("access-control-allow-origin".into(), origin.to_owned()));
-            if cors.allow_credentials {
-                res.headers
-                    .push(("access-control-allow-credentials".into(), "true".into()));
-            }
+        if let Some(allowed) = allowed(cors, origin) {
+            allowed.push_headers(cors, &mut res.headers);
             if !cors.expose_headers.is_empty() {
                 res.headers.push((
                     "access-control-expose-headers".into(),
@@ -215,13 +219,72 @@ impl Gateway {
     }
 }
 
-/// `origin` when the configuration allows it (or allows any origin).
-fn allowed<'a>(cors: &Cors, origin: Option<&'a str>) -> Option<&'a str> {
+/// Whether the `Host` of a request (port ignored) names this machine: a
+/// loopback address (`127.0.0.0/8`, `[::1]`), `localhost`, `*.localhost` or
+/// `*.test` (reserved names that no public DNS answers, RFC 6761, such as
+/// the browser tests' `app.example.test`). Any other name reached this
+/// loopback listener through someone's DNS, e.g. a site rebinding its own
+/// name to 127.0.0.1 to read the developer's stack.
+fn local_host(host: &str) -> bool {
+    let digits = |port: &str| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = host.strip_prefix('[') {
+        let Some((ip, port)) = rest.split_once(']') else {
+            return false;
+        };
+        let port_ok = port.is_empty() || port.strip_prefix(':').is_some_and(digits);
+        return port_ok && ip.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+    }
+    let name = match host.split_once(':') {
+        Some((name, port)) if digits(port) => name,
+        Some(_) => return false,
+        None => host,
+    };
+    if let Ok(ip) = name.parse::<Ipv4Addr>() {
+        return ip.is_loopback();
+    }
+    let name = name.to_ascii_lowercase();
+    let labels_ok = name.split('.').all(|label| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    labels_ok && (name == "localhost" || name.ends_with(".localhost") || name.ends_with(".test"))
+}
+
+/// Who may read an answer, by the configuration's `AllowOrigins`.
+enum Allowed<'a> {
+    /// The request's origin, listed by name: reflected, with credentials
+    /// when the configuration allows them.
+    Listed(&'a str),
+    /// Any origin through `*`: answered `*`, never with credentials (a
+    /// browser refuses `*` with credentials; API Gateway never sends them).
+    Anyone,
+}
+
+impl Allowed<'_> {
+    fn push_headers(&self, cors: &Cors, headers: &mut Vec<(String, String)>) {
+        let origin = match self {
+            Self::Listed(origin) => *origin,
+            Self::Anyone => "*",
+        };
+        headers.push(("access-control-allow-origin".into(), origin.to_owned()));
+        if cors.allow_credentials && matches!(self, Self::Listed(_)) {
+            headers.push(("access-control-allow-credentials".into(), "true".into()));
+        }
+    }
+}
+
+/// Whether the configuration allows `origin`: by name, or through `*`.
+fn allowed<'a>(cors: &Cors, origin: Option<&'a str>) -> Option<Allowed<'a>> {
     let origin = origin?;
-    cors.allow_origins
-        .iter()
-        .any(|o| o == "*" || o == origin)
-        .then_some(origin)
+    if cors.allow_origins.iter().any(|o| o == origin) {
+        Some(Allowed::Listed(origin))
+    } else if cors.allow_origins.iter().any(|o| o == "*") {
+        Some(Allowed::Anyone)
+    } else {
+        None
+    }
 }
 
 /// API Gateway's own answer to a preflight: 204, with the configured
@@ -232,12 +295,9 @@ fn preflight(cors: &Cors, origin: Option<&str>) -> Outgoing {
         headers: Vec::new(),
         body: Vec::new(),
     };
-    if let Some(origin) = allowed(cors, origin) {
+    if let Some(allowed) = allowed(cors, origin) {
         let h = &mut res.headers;
-        h.push(("access-control-allow-origin".into(), origin.to_owned()));
-        if cors.allow_credentials {
-            h.push(("access-control-allow-credentials".into(), "true".into()));
-        }
+        allowed.push_headers(cors, h);
         h.push((
             "access-control-allow-methods".into(),
             cors.allow_methods.join(","),
@@ -379,6 +439,154 @@ mod tests {
         let challenge = header(&garbage.response, "www-authenticate").unwrap();
         assert!(challenge.starts_with(r#"Bearer scope="" error="invalid_token""#));
         assert!(!challenge.contains("x.y.z"), "the token is never echoed");
+    }
+
+    #[test]
+    fn only_hosts_naming_this_machine_are_served() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.1:9000",
+            "127.255.0.9:80",
+            "[::1]",
+            "[::1]:9000",
+            "localhost",
+            "LOCALHOST:9000",
+            "app.localhost:9000",
+            "app.example.test:9000",
+            "api.example.test",
+            "evil.other.test:9000",
+        ] {
+            assert!(local_host(host), "{host} is this machine");
+        }
+        for host in [
+            "evil.example.com",
+            "evil.example.com:9000",
+            "attacker.com:9000",
+            "localhost.attacker.com",
+            "127.0.0.1.attacker.com",
+            "test",
+            ".test",
+            "evil.test.",
+            "evil/.test",
+            "10.0.0.5:9000",
+            "0.0.0.0:9000",
+            "192.168.1.20",
+            "[::2]:9000",
+            "[::ffff:127.0.0.1]",
+            "[::1",
+            "[::1]x",
+            "::1",
+            "127.0.0.1:x",
+            "localhost:",
+            "",
+        ] {
+            assert!(!local_host(host), "{host} is not this machine");
+        }
+    }
+
+    #[tokio::test]
+    async fn foreign_hosts_are_misdirected_before_any_routing() {
+        let g = Gateway {
+            api: Api {
+                routes: vec![crate::template::Route {
+                    method: "GET".into(),
+                    path: "/me".into(),
+                    function: "me".into(),
+                    guard: Guard::None,
+                }],
+                cors: Some(cors()),
+            },
+            base_path: String::new(),
+            // Nothing listens there: an invocation would answer 500.
+            invoker: Invoker::new("http://127.0.0.1:1").unwrap(),
+            static_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+            jwt: JwtAuthorizer::default(),
+        };
+        let origin = ("origin", "http://app.example.test:9000");
+        let mut preflight = get("/me", &[origin, ("access-control-request-method", "GET")]);
+        preflight.method = "OPTIONS".into();
+        for mut req in [
+            get("/me", &[origin]),
+            get("/client/Cargo.toml", &[]),
+            get("/", &[]),
+            preflight,
+        ] {
+            req.host = "rebound.example.com:9000".into();
+            let handled = g.handle(&req).await;
+            assert_eq!(handled.route, "misdirected");
+            assert_eq!(handled.response.status, 421);
+            assert_eq!(
+                handled.response.body,
+                br#"{"message":"Misdirected Request"}"#
+            );
+            assert_eq!(
+                header(&handled.response, "access-control-allow-origin"),
+                None
+            );
+        }
+        let mut ok = get("/client/Cargo.toml", &[]);
+        ok.host = "api.example.test:9000".into();
+        assert_eq!(g.handle(&ok).await.response.status, 200);
+        let served = g.handle(&get("/me", &[origin])).await;
+        assert_eq!(served.route, "GET /me");
+        assert_eq!(served.response.status, 500, "routed and invoked");
+    }
+
+    fn star(also: &[&str]) -> Cors {
+        let mut allow_origins = vec!["*".to_owned()];
+        allow_origins.extend(also.iter().map(|o| (*o).to_owned()));
+        Cors {
+            allow_origins,
+            ..cors()
+        }
+    }
+
+    #[test]
+    fn a_wildcard_origin_is_answered_with_a_star_and_never_with_credentials() {
+        let anyone = "http://evil.other.test:9000";
+        let res = preflight(&star(&[]), Some(anyone));
+        assert_eq!(res.status, 204);
+        assert_eq!(header(&res, "access-control-allow-origin"), Some("*"));
+        assert_eq!(header(&res, "access-control-allow-credentials"), None);
+        assert_eq!(
+            header(&res, "access-control-allow-methods"),
+            Some("GET,POST,DELETE")
+        );
+        let g = Gateway {
+            api: Api {
+                routes: Vec::new(),
+                cors: Some(star(&[])),
+            },
+            base_path: String::new(),
+            invoker: Invoker::new("http://127.0.0.1:1").unwrap(),
+            static_dir: None,
+            jwt: JwtAuthorizer::default(),
+        };
+        let mut answer = Outgoing::message(200, "ok");
+        answer
+            .headers
+            .push(("access-control-allow-credentials".into(), "true".into()));
+        let res = g.with_cors(answer, Some(anyone));
+        assert_eq!(header(&res, "access-control-allow-origin"), Some("*"));
+        assert_eq!(header(&res, "access-control-allow-credentials"), None);
+        assert_eq!(
+            header(&res, "access-control-expose-headers"),
+            Some("retry-after")
+        );
+        assert!(preflight(&star(&[]), None).headers.is_empty());
+
+        // An origin listed by name beside `*` is still reflected, with credentials.
+        let app = "http://app.example.test:9000";
+        let mixed = star(&[app]);
+        let res = preflight(&mixed, Some(app));
+        assert_eq!(header(&res, "access-control-allow-origin"), Some(app));
+        assert_eq!(
+            header(&res, "access-control-allow-credentials"),
+            Some("true")
+        );
+        let res = preflight(&mixed, Some(anyone));
+        assert_eq!(header(&res, "access-control-allow-origin"), Some("*"));
+        assert_eq!(header(&res, "access-control-allow-credentials"), None);
     }
 
     #[test]

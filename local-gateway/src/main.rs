@@ -1,6 +1,8 @@
 //! `local-gateway`: serves `template.yaml`'s HTTP API on `127.0.0.1:$HTTP_PORT`
 //! in front of `cargo lambda watch` (`$LAMBDA_INVOKE_URL`). Run by
-//! `scripts/dev`; see the crate documentation.
+//! `scripts/dev`; see the crate documentation. Only requests whose `Host`
+//! names this machine (a loopback address, `localhost`, `*.localhost`,
+//! `*.test`) are served; any other gets 421 (DNS rebinding).
 //!
 //! Environment: `HTTP_PORT` (9000), `LAMBDA_INVOKE_URL`
 //! (`http://127.0.0.1:9001`), `BASE_PATH` (the API mapping key, empty),
