@@ -9,12 +9,16 @@ to 127.0.0.1 so that same-site and cross-site are the browser's own rules:
 * evil.other.test     a page of another site.
 
 The pages are served by the local gateway (client/, under /client/); each
-scenario runs its JavaScript in the page through WebDriver. The app's origin
-is treated as secure (as an https deploy is), so the Web Locks API exists.
+scenario runs its JavaScript in the page through WebDriver. The demo page
+on app.example.test is pointed at api.example.test through its origin's
+localStorage (`use_api`): its `?api=` takes same-origin values only. The
+app's origin is treated as secure (as an https deploy is), so the Web Locks
+API exists.
 Run by flow.py after its own checks; `run(stack, expect)` and
 `run_base_path(stack, expect)` are the two entry points.
 """
 
+import http.client
 import json
 import os
 import site
@@ -118,6 +122,28 @@ class Browser:
                   and requests[rid][0] != "OPTIONS"] for path in paths]
         return found[0] if len(found) == 1 else found
 
+    def sent(self):
+        """The requests (not preflights) the network sent since the last
+        read of the performance log (`statuses` reads it too), in order:
+        [{"method", "url", "headers"}], header names in lower case, merged
+        from what the page set (Network.requestWillBeSent) and what went on
+        the wire (Network.requestWillBeSentExtraInfo)."""
+        order, found = [], {}
+        for entry in self.driver.get_log("performance"):
+            msg = json.loads(entry["message"])["message"]
+            params = msg.get("params", {})
+            if msg.get("method") not in ("Network.requestWillBeSent", "Network.requestWillBeSentExtraInfo"):
+                continue
+            # The two events of one request come in either order.
+            seen = found.setdefault(params["requestId"], {"method": "", "url": "", "headers": {}})
+            headers = params.get("headers", {})
+            if msg["method"] == "Network.requestWillBeSent":
+                order.append(params["requestId"])
+                seen.update(method=params["request"]["method"], url=params["request"]["url"])
+                headers = params["request"].get("headers", {})
+            seen["headers"].update({k.lower(): v for k, v in headers.items()})
+        return [found[rid] for rid in dict.fromkeys(order) if found[rid]["method"] != "OPTIONS"]
+
     def new_tab(self, url):
         self.driver.switch_to.new_window("tab")
         self.open(url)
@@ -165,6 +191,13 @@ def open_app(b, url):
     raise AssertionError("the demo page did not finish loading")
 
 
+def use_api(b, origin, api):
+    """Points the demo page of `origin` at `api` (another origin): through
+    the origin's localStorage, which a link cannot set."""
+    b.open(f"{origin}/client/README.md")
+    b.driver.execute_script("localStorage.setItem('serverless-auth-demo:api', arguments[0]);", api)
+
+
 def at_the_same_instant(b, tabs, body, delay=1.5):
     """Runs `body` in every tab at the same wall-clock instant and returns
     the results in tab order."""
@@ -196,12 +229,13 @@ def run(stack, expect):
     """Every scenario on the main stack (`stack`: flow.Stack)."""
     port = stack.http_port
     api = f"http://api.example.test:{port}"
-    app = f"http://app.example.test:{port}/client/demo/?api={api}"
+    app = f"http://app.example.test:{port}/client/demo/"
     started = time.time()
     b = Browser(port)
     try:
         print(f"browser: Chromium {b.version}")
         user = f"browser.{int(time.time() * 1000)}"
+        use_api(b, f"http://app.example.test:{port}", api)
 
         # A person uses the demo page.
         open_app(b, app)
@@ -273,10 +307,10 @@ def run(stack, expect):
         expect(status == 200, "the client's authenticated fetch reaches /me")
         # A token the authorizer refuses (HTTP API: 403): the client refreshes
         # once and retries once. The bad token arrives the way another tab's
-        # would, on the client's BroadcastChannel.
+        # would, on the client's BroadcastChannel (named after its API).
         b.statuses("/me")
         answer = b.js(
-            "new BroadcastChannel('serverless-auth:refresh').postMessage("
+            f"new BroadcastChannel('serverless-auth:refresh:{api}').postMessage("
             "  {type: 'token', token: 'not.a.token', expiresAt: Date.now() + 3600e3});"
             "await new Promise(r => setTimeout(r, 200));"
             "const held = window.__client.accessToken();"
@@ -371,19 +405,123 @@ def run(stack, expect):
         out = click(b, "delete-account", "DELETE /auth/account")
         expect("DELETE /auth/account → 204" in out and b.refresh_cookie() is None,
                "the page deletes the account and the answer clears the cookie")
+
+        token_scope(b, port, expect)
     finally:
         b.close()
     print(f"browser: main scenarios in {time.time() - started:.1f} s")
+
+
+def token_scope(b, port, expect):
+    """The client attaches its token to its API's origin (and the origins
+    it lists) only, never to another URL it is handed, and names its
+    channel after its API; the demo page ignores a foreign `?api=`; the
+    gateway refuses a Host that is not this machine. Its own user, on the
+    app's origin calling the API's (cross-origin, same site)."""
+    app = f"http://app.example.test:{port}"
+    api = f"http://api.example.test:{port}"
+    other = f"http://other.example.test:{port}"  # same site, not the API
+    evil = f"http://evil.other.test:{port}"  # another site
+    user = f"scope.{int(time.time() * 1000)}"
+
+    def gets(requests, url):
+        return [r for r in requests if r["method"] == "GET" and r["url"] == url]
+
+    b.open(f"{app}/client/README.md")
+    # Three clients on one page: two of one API (one of them also trusting
+    # `other`), one whose API is `other`.
+    status = b.js(
+        CLIENT + "const [api, other, user, password] = args;"
+        "window.__c = createAuthClient({baseUrl: api});"
+        "window.__listed = createAuthClient({baseUrl: api, tokenOrigins: [other]});"
+        "window.__elsewhere = createAuthClient({baseUrl: other});"
+        "await __c.register(user, password);"
+        "await __c.login(user, password);"
+        "await new Promise(r => setTimeout(r, 300));"
+        "return {c: !!__c.accessToken(), listed: __listed.accessToken() === __c.accessToken(),"
+        "        elsewhere: __elsewhere.accessToken() && 'a token'};",  # never a token in a message
+        api, other, user, PASSWORD)
+    expect(status == {"c": True, "listed": True, "elsewhere": None},
+           f"a login reaches the client of the same API on the page, not the client of another API: {status}")
+
+    b.sent()
+    status = b.js("return (await __c.fetch(args[0] + '/me')).status;", api)
+    me = gets(b.sent(), f"{api}/me")
+    expect(status == 200 and len(me) == 1 and me[0]["headers"].get("authorization", "").startswith("Bearer "),
+           f"auth.fetch to the API's origin carries the token ({status}, {len(me)} request(s))")
+
+    statuses = b.js("const s = [];"
+                    "for (const url of args) s.push((await __c.fetch(url + '/me')).status);"
+                    "return s;", evil, other)
+    time.sleep(0.3)
+    sent = b.sent()
+    foreign = gets(sent, f"{evil}/me") + gets(sent, f"{other}/me")
+    expect(statuses == [401, 401] and len(foreign) == 2
+           and not any("authorization" in r["headers"] for r in foreign),
+           f"auth.fetch to another site and to an unlisted origin of the same site sends no Authorization "
+           f"and does not retry their 401: {statuses}, {[(r['url'], sorted(r['headers'])) for r in foreign]}")
+    expect(not any(r["url"].endswith("/auth/refresh") for r in sent),
+           "... nor refreshes for them")
+
+    status = b.js("return (await __listed.fetch(args[0] + '/me')).status;", other)
+    listed = gets(b.sent(), f"{other}/me")
+    expect(status == 200 and len(listed) == 1
+           and listed[0]["headers"].get("authorization", "").startswith("Bearer "),
+           f"an origin listed in tokenOrigins gets the token ({status})")
+
+    # Tokens posted on each channel reach the clients of that API only; the
+    # old shared name reaches none.
+    seen = b.js(
+        "const [api, other] = args;"
+        "const before = __c.accessToken();"
+        "const post = (name, token) => new BroadcastChannel(name).postMessage("
+        "  {type: 'token', token, expiresAt: Date.now() + 7200e3});"
+        "post('serverless-auth:refresh', 'shared.name.token');"
+        "post('serverless-auth:refresh:' + other, 'other.api.token');"
+        "await new Promise(r => setTimeout(r, 300));"
+        "return {kept: __c.accessToken() === before && __listed.accessToken() === before,"
+        "        elsewhere: __elsewhere.accessToken()};",
+        api, other)
+    expect(seen == {"kept": True, "elsewhere": "other.api.token"},
+           f"each client's BroadcastChannel is its API's: {seen}")
+
+    # The demo page ignores a foreign ?api= (the stored API stands) and
+    # takes a same-origin one.
+    b.sent()
+    open_app(b, f"{app}/client/demo/?api={evil}")
+    from selenium.webdriver.common.by import By
+    shown = b.driver.find_element(By.ID, "api").text
+    expect(shown == api and not any(r["url"].startswith(evil) for r in b.sent()),
+           f"the demo page ignores ?api= of another origin (API: {shown})")
+    open_app(b, f"{app}/client/demo/?api=/prod")
+    shown = b.driver.find_element(By.ID, "api").text
+    expect(shown == f"{app}/prod", f"the demo page takes ?api= of its own origin (API: {shown})")
+
+    # DNS rebinding: a name that is not this machine's is refused.
+    def host_status(host):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", "/client/README.md", headers={"Host": host})
+            res = conn.getresponse()
+            return res.status, res.read()
+        finally:
+            conn.close()
+    refused = [host_status(h) for h in (f"rebound.example.com:{port}", "127.0.0.1.nip.io")]
+    served = [host_status(h)[0] for h in (f"api.example.test:{port}", f"127.0.0.1:{port}", f"localhost:{port}")]
+    expect(all(status == 421 and b"Misdirected" in body for status, body in refused) and served == [200] * 3,
+           f"the gateway refuses a Host that is not this machine with 421 and serves its own names: "
+           f"{[s for s, _ in refused]}, {served}")
 
 
 def run_base_path(stack, expect):
     """The whole flow under a base path, with the cookie path following it."""
     port = stack.http_port
     api = f"http://api.example.test:{port}{stack.base_path}"
-    app = f"http://app.example.test:{port}/client/demo/?api={api}"
+    app = f"http://app.example.test:{port}/client/demo/"
     b = Browser(port)
     try:
         user = f"base.{int(time.time() * 1000)}"
+        use_api(b, f"http://app.example.test:{port}", api)
         open_app(b, app)
         fill(b, user)
         click(b, "register", "201")
