@@ -38,6 +38,7 @@ fn rotation(c: &mut Criterion) {
             .store
             .start_session(&user, ctx.start(None), now)
             .await
+            .and_then(accounts::Started::into_session)
             .expect("session");
         (ctx, username, session)
     });

@@ -140,12 +140,31 @@ pub(crate) fn spawn_emulator(
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter {
     requests: Arc<AtomicUsize>,
+    /// Each request's operation (`GetItem`, `UpdateItem`, ...), in order.
+    operations: Arc<Mutex<Vec<String>>>,
     pub units: WriteUnits,
 }
 
 impl RequestCounter {
     pub fn get(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    /// The operations of the requests made while running `f`, sorted: what
+    /// kind of requests it made, whatever their order.
+    pub async fn kinds_during<T>(
+        &self,
+        f: impl std::future::Future<Output = T>,
+    ) -> (T, Vec<String>) {
+        let before = self.operations.lock().map(|o| o.len()).unwrap_or(0);
+        let out = f.await;
+        let mut kinds = self
+            .operations
+            .lock()
+            .map(|o| o[before..].to_vec())
+            .unwrap_or_default();
+        kinds.sort();
+        (out, kinds)
     }
 
     /// Requests made while running `f`.
@@ -165,9 +184,16 @@ impl Intercept for RequestCounter {
         &self,
         _ctx: &BeforeTransmitInterceptorContextRef<'_>,
         _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.requests.fetch_add(1, Ordering::SeqCst);
+        let name = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map_or("?", |m| m.name())
+            .to_owned();
+        if let Ok(mut o) = self.operations.lock() {
+            o.push(name);
+        }
         Ok(())
     }
 }
@@ -377,6 +403,7 @@ impl Ctx {
             max_lifetime_secs: self.policies.max_lifetime_secs,
             lockout: self.policies.lockout,
             rehashed: None,
+            amr: &[token::amr::PWD],
         }
     }
 }

@@ -310,6 +310,55 @@ async fn password_spraying_from_one_address_is_refused_and_a_forwarded_for_heade
 }
 
 #[tokio::test]
+async fn a_known_device_is_held_to_its_own_limit_not_its_address() {
+    // Behind one NAT: a stranger there exhausts the address's budget; a
+    // user who logs in from a device they used before is not refused, and
+    // their own attempts neither count against the address nor are refused
+    // by it: only the device's limit applies.
+    let t = TestApp::with(&[("LOGIN_MAX_FAILURES_PER_IP", "3")]).await;
+    register_user(&t, Front::HttpApi, "nat").await;
+    let device = device_of(&t, HOME, "nat", None).await;
+    for name in ["nat1", "nat2", "nat3"] {
+        let res = login(&t, login_from(HOME, name, WRONG, None, &[])).await;
+        assert_eq!(res.status(), 401, "{name}");
+    }
+    let users = &t.fns.login.store.users;
+    assert_eq!(
+        users
+            .failures(Counter::Ip(HOME), token::unix_now())
+            .await
+            .unwrap(),
+        3
+    );
+    let res = login(&t, login_from(HOME, "nat", PASSWORD, None, &[])).await;
+    assert_eq!(
+        res.status(),
+        429,
+        "the address is spent for unknown devices"
+    );
+    let res = login(&t, login_from(HOME, "nat", PASSWORD, Some(&device), &[])).await;
+    assert_eq!(res.status(), 200, "{:?}", body(&res));
+    for _ in 0..4 {
+        let res = login(&t, login_from(HOME, "nat", WRONG, Some(&device), &[])).await;
+        assert_eq!(
+            res.status(),
+            401,
+            "the device's own count, not the address's"
+        );
+    }
+    let res = login(&t, login_from(HOME, "nat", WRONG, Some(&device), &[])).await;
+    assert_eq!(res.status(), 429, "the device's fifth failure");
+    assert_eq!(
+        users
+            .failures(Counter::Ip(HOME), token::unix_now())
+            .await
+            .unwrap(),
+        3,
+        "the device's failures did not count against the address"
+    );
+}
+
+#[tokio::test]
 async fn successful_logins_do_not_count_against_their_address() {
     let t = TestApp::with(&[("LOGIN_MAX_FAILURES_PER_IP", "3")]).await;
     register_user(&t, Front::HttpApi, "sam").await;
@@ -453,21 +502,22 @@ async fn requests_per_login_with_the_counters() {
     let (res, known) = counter.during(login(PASSWORD, device.clone())).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
-        known, 7,
-        "known device: claim + address, user + device, transaction, two refunds"
+        known, 5,
+        "known device: claim, user + device (no address), transaction, refund"
     );
-    let (res, failed) = counter.during(login(WRONG, None)).await;
+    let (res, failed) = counter.kinds_during(login(WRONG, None)).await;
     assert_eq!(res.status(), 401);
     assert_eq!(
-        failed, 4,
+        failed,
+        ["GetItem", "UpdateItem", "UpdateItem", "UpdateItem"],
         "claim + address, account count, the window's start"
     );
-    let (res, again) = counter.during(login(WRONG, None)).await;
+    let (res, again) = counter.kinds_during(login(WRONG, None)).await;
     assert_eq!(res.status(), 401);
-    assert_eq!(again, 3, "claim + address, account count");
+    assert_eq!(again, failed, "claim + address, account count, the failure");
     let (res, from_device) = counter.during(login(WRONG, device)).await;
     assert_eq!(res.status(), 401);
-    assert_eq!(from_device, 4, "claim + address, user + device");
+    assert_eq!(from_device, 3, "claim, user + device");
     let unknown = json!({"username": "nobody", "password": WRONG}).to_string();
     let req = request_from(
         Front::HttpApi,
@@ -477,7 +527,10 @@ async fn requests_per_login_with_the_counters() {
         &[],
         Some(&unknown),
     );
-    let (res, n) = counter.during(handlers::login(&fns.login, req)).await;
+    let (res, kinds) = counter.kinds_during(handlers::login(&fns.login, req)).await;
     assert_eq!(res.status(), 401);
-    assert_eq!(n, 3, "an unknown user costs what a known one does");
+    assert_eq!(
+        kinds, failed,
+        "an unknown user costs what a known one's first failure does, in count and kind"
+    );
 }

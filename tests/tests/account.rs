@@ -486,7 +486,7 @@ async fn malformed_password_bodies_are_400_and_oversized_ones_413() {
 }
 
 #[tokio::test]
-async fn wrong_current_passwords_lock_like_logins_with_429() {
+async fn wrong_current_passwords_are_counted_per_session_with_429() {
     let t = TestApp::new().await;
     register_user(&t, Front::HttpApi, "lena").await;
     let lena = sign_in(&t, Front::HttpApi, "lena").await;
@@ -519,7 +519,9 @@ async fn wrong_current_passwords_lock_like_logins_with_429() {
         .parse()
         .unwrap();
     assert!((890..=900).contains(&retry), "{retry}");
-    // The right password is refused too, before it is checked; and logins.
+    // The right password is refused too on this session, before it is
+    // checked; the account is not locked (logins go on), and another
+    // session has its own count.
     let right = change(PASSWORD, NEW_PASSWORD);
     let res = call(
         &t,
@@ -531,7 +533,17 @@ async fn wrong_current_passwords_lock_like_logins_with_429() {
     )
     .await;
     assert_error(&res, 429, "too_many_attempts");
-    assert_eq!(login_status(&t, "lena", PASSWORD).await.0, 429);
+    let other = sign_in(&t, Front::HttpApi, "lena").await;
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        "/auth/password",
+        Some(&other.bearer()),
+        Some(&right),
+    )
+    .await;
+    assert_eq!(res.status(), 204, "{:?}", body(&res));
 }
 
 #[tokio::test]
@@ -642,7 +654,7 @@ async fn deleting_the_account_removes_everything_clears_the_cookie_and_frees_the
 }
 
 #[tokio::test]
-async fn deleting_without_a_cookie_sets_none() {
+async fn deleting_without_a_cookie_clears_only_the_device_cookie() {
     let t = TestApp::new().await;
     register_user(&t, Front::HttpApi, "omar").await;
     let omar = sign_in(&t, Front::HttpApi, "omar").await;
@@ -656,7 +668,17 @@ async fn deleting_without_a_cookie_sets_none() {
     )
     .await;
     assert_eq!(res.status(), 204);
-    assert_eq!(set_cookie(&res), None);
+    let cookies: Vec<_> = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        cookies,
+        ["device=; HttpOnly; Secure; SameSite=Strict; Path=/auth/login; Max-Age=0"],
+        "the device cookie always, at its own path; no refresh cookie to clear"
+    );
 }
 
 #[tokio::test]
@@ -691,7 +713,7 @@ async fn deleting_with_the_wrong_password_is_401_and_deletes_nothing() {
 }
 
 #[tokio::test]
-async fn wrong_passwords_on_deletion_lock_like_logins_with_429() {
+async fn wrong_passwords_on_deletion_are_counted_per_session_with_429() {
     let t = TestApp::new().await;
     register_user(&t, Front::HttpApi, "yuri").await;
     let yuri = sign_in(&t, Front::HttpApi, "yuri").await;
@@ -719,7 +741,8 @@ async fn wrong_passwords_on_deletion_lock_like_logins_with_429() {
     .await;
     assert_error(&res, 429, "too_many_attempts");
     assert!(res.headers().contains_key(header::RETRY_AFTER));
-    // The right password is refused too while locked, and nothing is deleted.
+    // The right password is refused too on this session, and nothing is
+    // deleted; the account itself is not locked.
     let right = json!({"password": PASSWORD});
     let res = call(
         &t,
@@ -732,6 +755,7 @@ async fn wrong_passwords_on_deletion_lock_like_logins_with_429() {
     .await;
     assert_error(&res, 429, "too_many_attempts");
     assert_eq!(refresh_status(&t, &yuri).await, 200);
+    assert_eq!(login_status(&t, "yuri", PASSWORD).await.0, 200);
 }
 
 // ---- disabled users ----
@@ -978,15 +1002,30 @@ async fn a_wrong_current_password_tries_no_second_guess() {
     )
     .await;
     assert_error(&res, 401, "invalid_credentials");
-    let user = t
+    let claims = t
+        .tokens
+        .access
+        .verifier
+        .verify(&walt.access, token::unix_now())
+        .unwrap();
+    let item = t
         .ctx
-        .store
-        .users
-        .find(&accounts::Username::parse("walt").unwrap())
+        .client
+        .get_item()
+        .table_name(&t.ctx.tables.sessions)
+        .key("user_id", AttributeValue::S(claims.sub))
+        .key("sid", AttributeValue::S(claims.sid))
+        .consistent_read(true)
+        .send()
         .await
         .unwrap()
+        .item
         .unwrap();
-    assert_eq!(user.failed_logins, 1, "one guess, one count");
+    assert_eq!(
+        item["proof_failures"],
+        AttributeValue::N("1".into()),
+        "one guess, one count, on the caller's session"
+    );
 }
 
 #[tokio::test]
@@ -1017,4 +1056,383 @@ async fn a_password_change_after_the_account_was_deleted_is_401() {
     )
     .await;
     assert_error(&res, 401, "invalid_token");
+}
+
+// ---- step-up: auth_time, amr, reauthentication ----
+
+/// An access token of `who`'s session whose user last proved a factor
+/// `age` seconds ago (`None`: a token from before step-up, without
+/// `auth_time` or `amr`).
+fn token_aged(t: &TestApp, who: &SignedIn, age: Option<u64>) -> String {
+    let now = token::unix_now();
+    let claims = t.tokens.access.verifier.verify(&who.access, now).unwrap();
+    let issuer = &t.tokens.access.issuer;
+    let issued = match age {
+        Some(age) => issuer.issue_authenticated(
+            &claims.sub,
+            &claims.sid,
+            &claims.roles,
+            &token::Authentication::password(now - age),
+            now,
+        ),
+        None => issuer.issue(&claims.sub, &claims.sid, &claims.roles, now),
+    };
+    format!("Bearer {}", issued.unwrap().token)
+}
+
+fn sid_of(t: &TestApp, who: &SignedIn) -> String {
+    t.tokens
+        .access
+        .verifier
+        .verify(&who.access, token::unix_now())
+        .unwrap()
+        .sid
+}
+
+#[tokio::test]
+async fn access_tokens_carry_auth_time_and_amr_and_a_refresh_keeps_them() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "ada").await;
+    let before = token::unix_now();
+    let ada = sign_in(&t, Front::HttpApi, "ada").await;
+    let claims = t
+        .tokens
+        .access
+        .verifier
+        .verify(&ada.access, token::unix_now())
+        .unwrap();
+    let auth_time = claims.auth_time.expect("auth_time");
+    assert!(auth_time >= before && auth_time <= token::unix_now());
+    assert_eq!(claims.amr, ["pwd"]);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let res = handlers::refresh(
+        &t.fns.refresh,
+        cookie_post(Front::HttpApi, "/auth/refresh", &ada.refresh),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let refreshed = t
+        .tokens
+        .access
+        .verifier
+        .verify(
+            body(&res)["access_token"].as_str().unwrap(),
+            token::unix_now(),
+        )
+        .unwrap();
+    assert!(refreshed.iat > claims.iat, "a new token");
+    assert_eq!(
+        (refreshed.auth_time, refreshed.amr),
+        (Some(auth_time), claims.amr),
+        "the login's, not the refresh's"
+    );
+}
+
+#[tokio::test]
+async fn ending_another_session_needs_a_recent_sign_in_or_the_password() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "bea").await;
+    let thief = sign_in(&t, Front::HttpApi, "bea").await;
+    let owner = sign_in(&t, Front::HttpApi, "bea").await;
+    let path = format!("/auth/sessions/{}", sid_of(&t, &owner));
+    // A stolen session's token is old (or from before step-up): it cannot
+    // evict the owner without the password.
+    for stale in [
+        token_aged(&t, &thief, Some(601)),
+        token_aged(&t, &thief, None),
+    ] {
+        let res = call(&t, Front::HttpApi, "DELETE", &path, Some(&stale), None).await;
+        assert_error(&res, 401, "reauthentication_required");
+        let wrong = json!({"password": "not the password at all"});
+        let res = call(
+            &t,
+            Front::HttpApi,
+            "DELETE",
+            &path,
+            Some(&stale),
+            Some(&wrong),
+        )
+        .await;
+        assert_error(&res, 401, "invalid_credentials");
+        assert_eq!(
+            refresh_status(&t, &owner).await,
+            200,
+            "the owner's session lives"
+        );
+    }
+    // Its own session it may always end; with the password, any.
+    let fresh = token_aged(&t, &thief, Some(599));
+    let own = format!("/auth/sessions/{}", sid_of(&t, &thief));
+    let stale = token_aged(&t, &thief, Some(3600));
+    let right = json!({"password": PASSWORD});
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "DELETE",
+        &path,
+        Some(&stale),
+        Some(&right),
+    )
+    .await;
+    assert_eq!(res.status(), 204, "{:?}", body(&res));
+    let other = sign_in(&t, Front::HttpApi, "bea").await;
+    let path = format!("/auth/sessions/{}", sid_of(&t, &other));
+    let res = call(&t, Front::HttpApi, "DELETE", &path, Some(&fresh), None).await;
+    assert_eq!(res.status(), 204, "a recent sign-in needs no proof");
+    let res = call(&t, Front::HttpApi, "DELETE", &own, Some(&stale), None).await;
+    assert_eq!(res.status(), 204, "its own session needs no step-up");
+}
+
+#[tokio::test]
+async fn reauthenticating_gives_a_fresh_token_of_the_same_session_that_refreshes_keep() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "cleo").await;
+    let cleo = sign_in(&t, Front::HttpApi, "cleo").await;
+    let old = token_aged(&t, &cleo, None);
+    let path = "/auth/reauthenticate";
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        path,
+        Some(&old),
+        Some(&json!({"password": "not the password at all"})),
+    )
+    .await;
+    assert_error(&res, 401, "invalid_credentials");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let before = token::unix_now();
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        path,
+        Some(&old),
+        Some(&json!({"password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{:?}", body(&res));
+    assert!(
+        !res.headers().contains_key(header::SET_COOKIE),
+        "no new cookie"
+    );
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+    let answer = body(&res);
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["expires_in"], 900);
+    assert!(answer.get("refresh_token").is_none());
+    let fresh = t
+        .tokens
+        .access
+        .verifier
+        .verify(answer["access_token"].as_str().unwrap(), token::unix_now())
+        .unwrap();
+    assert_eq!(fresh.sid, sid_of(&t, &cleo), "the same session");
+    assert!(fresh.auth_time.unwrap() >= before);
+    assert_eq!(fresh.amr, ["pwd"]);
+    // Stored with the session: the next refresh carries it.
+    let res = handlers::refresh(
+        &t.fns.refresh,
+        cookie_post(Front::HttpApi, "/auth/refresh", &cleo.refresh),
+    )
+    .await;
+    let refreshed = t
+        .tokens
+        .access
+        .verifier
+        .verify(
+            body(&res)["access_token"].as_str().unwrap(),
+            token::unix_now(),
+        )
+        .unwrap();
+    assert_eq!(refreshed.auth_time, fresh.auth_time);
+    // Bad bodies, and an ended session.
+    for bad in [json!({}), json!({"password": 1})] {
+        let res = call(&t, Front::HttpApi, "POST", path, Some(&old), Some(&bad)).await;
+        assert_error(&res, 400, "invalid_request");
+    }
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        path,
+        None,
+        Some(&json!({"password": PASSWORD})),
+    )
+    .await;
+    assert_error(&res, 401, "invalid_token");
+    let own = format!("/auth/sessions/{}", sid_of(&t, &cleo));
+    call(&t, Front::HttpApi, "DELETE", &own, Some(&old), None).await;
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        path,
+        Some(&old),
+        Some(&json!({"password": PASSWORD})),
+    )
+    .await;
+    assert_error(&res, 401, "invalid_token");
+}
+
+#[tokio::test]
+async fn proofs_on_account_routes_are_counted_per_session_not_on_the_account() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "dina").await;
+    let dina = sign_in(&t, Front::HttpApi, "dina").await;
+    let wrong = json!({"password": "not the password at all"});
+    let path = "/auth/reauthenticate";
+    for _ in 0..4 {
+        let res = call(
+            &t,
+            Front::HttpApi,
+            "POST",
+            path,
+            Some(&dina.bearer()),
+            Some(&wrong),
+        )
+        .await;
+        assert_error(&res, 401, "invalid_credentials");
+    }
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        path,
+        Some(&dina.bearer()),
+        Some(&wrong),
+    )
+    .await;
+    assert_error(&res, 429, "too_many_attempts");
+    let right = json!({"password": PASSWORD});
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        path,
+        Some(&dina.bearer()),
+        Some(&right),
+    )
+    .await;
+    assert_error(&res, 429, "too_many_attempts");
+    // Neither the account nor the user's other sessions are held by it.
+    assert_eq!(login_status(&t, "dina", PASSWORD).await.0, 200);
+    let other = sign_in(&t, Front::HttpApi, "dina").await;
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        path,
+        Some(&other.bearer()),
+        Some(&right),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn strangers_locking_the_account_do_not_block_the_owners_account_routes() {
+    let t = TestApp::new().await;
+    register_user(&t, Front::HttpApi, "erik").await;
+    let erik = sign_in(&t, Front::HttpApi, "erik").await;
+    for _ in 0..5 {
+        login_status(&t, "erik", "not the password at all").await;
+    }
+    assert_eq!(
+        login_status(&t, "erik", PASSWORD).await.0,
+        429,
+        "locked for unknown devices"
+    );
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        "/auth/reauthenticate",
+        Some(&erik.bearer()),
+        Some(&json!({"password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{:?}", body(&res));
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "POST",
+        "/auth/password",
+        Some(&erik.bearer()),
+        Some(&change(PASSWORD, NEW_PASSWORD)),
+    )
+    .await;
+    assert_eq!(res.status(), 204, "{:?}", body(&res));
+    let res = call(
+        &t,
+        Front::HttpApi,
+        "DELETE",
+        "/auth/account",
+        Some(&erik.bearer()),
+        Some(&json!({"password": NEW_PASSWORD})),
+    )
+    .await;
+    assert_eq!(res.status(), 204, "{:?}", body(&res));
+}
+
+#[tokio::test]
+async fn a_password_change_hands_the_caller_a_fresh_device_token() {
+    for in_body in [false, true] {
+        let t = TestApp::with(&[(
+            "REFRESH_TOKEN_IN_BODY",
+            if in_body { "true" } else { "false" },
+        )])
+        .await;
+        register_user(&t, Front::HttpApi, "fred").await;
+        let fred = sign_in(&t, Front::HttpApi, "fred").await;
+        let res = call(
+            &t,
+            Front::HttpApi,
+            "POST",
+            "/auth/password",
+            Some(&fred.bearer()),
+            Some(&change(PASSWORD, NEW_PASSWORD)),
+        )
+        .await;
+        let device = res
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("device="))
+            .expect("a device cookie");
+        assert!(
+            device.ends_with(
+                "; HttpOnly; Secure; SameSite=Strict; Path=/auth/login; Max-Age=31536000"
+            ),
+            "{device}"
+        );
+        let token = device["device=".len()..device.find(';').unwrap()].to_owned();
+        if in_body {
+            assert_eq!(res.status(), 200);
+            assert_eq!(body(&res), json!({"device_token": token}));
+        } else {
+            assert_eq!(res.status(), 204);
+        }
+        // It is the user's current device: the account lockout does not
+        // apply to a login presenting it.
+        for _ in 0..5 {
+            login_status(&t, "fred", "not the password at all").await;
+        }
+        let res = handlers::login(
+            &t.fns.login,
+            request(
+                Front::HttpApi,
+                "POST",
+                "/auth/login",
+                &[
+                    ("content-type", "application/json"),
+                    ("cookie", &format!("device={token}")),
+                ],
+                Some(&json!({"username": "fred", "password": NEW_PASSWORD}).to_string()),
+            ),
+        )
+        .await;
+        assert_eq!(res.status(), 200, "{:?}", body(&res));
+    }
 }

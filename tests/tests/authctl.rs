@@ -161,6 +161,7 @@ async fn login(ctx: &Ctx, name: &str, at: u64) -> Session {
     ctx.store
         .start_session(&user, ctx.start(Some("test-agent/1.0")), at)
         .await
+        .and_then(accounts::Started::into_session)
         .unwrap()
 }
 
@@ -384,7 +385,8 @@ async fn disable_ends_every_session_and_enable_lets_the_user_back_in() {
     let refused = ctx
         .store
         .start_session(&disabled, ctx.start(None), now())
-        .await;
+        .await
+        .and_then(accounts::Started::into_session);
     assert!(
         matches!(refused, Err(StoreError::AccountDisabled)),
         "{refused:?}"
@@ -600,7 +602,8 @@ async fn revoke_all_ends_every_session_and_a_racing_login_cannot_escape_it() {
     let late = ctx
         .store
         .start_session(&read_before, ctx.start(None), now())
-        .await;
+        .await
+        .and_then(accounts::Started::into_session);
     assert!(matches!(late, Err(StoreError::Conflict)), "{late:?}");
 
     let json = lib(

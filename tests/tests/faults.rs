@@ -658,6 +658,7 @@ async fn a_deletion_overtaken_by_an_enable_and_a_login_leaves_no_orphan_session(
         ctx.store
             .start_session(&enabled, ctx.start(None), token::unix_now())
             .await
+            .and_then(accounts::Started::into_session)
             .unwrap()
     };
     let (deleted, session) = tokio::join!(deletion, meanwhile);

@@ -841,6 +841,7 @@ fn a_replayed_successors_cookie_lives_only_until_its_token_expires() {
         expires_at: now + 30 * 86400,
         user_agent: None,
         source_ip: None,
+        auth: token::Authentication::password(now - 100),
     };
     let res = app.login.issuing.answer(&session, now).unwrap();
     let cookie = set_cookie(&res).unwrap();

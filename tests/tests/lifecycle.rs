@@ -28,6 +28,7 @@ async fn start(ctx: &Ctx, user: &User, at: u64) -> Session {
     ctx.store
         .start_session(user, ctx.start(Some("test-agent/1.0")), at)
         .await
+        .and_then(accounts::Started::into_session)
         .unwrap()
 }
 
@@ -218,6 +219,7 @@ async fn a_disabled_user_keeps_no_session_and_starts_none() {
         .store
         .start_session(&disabled, ctx.start(None), NOW)
         .await
+        .and_then(accounts::Started::into_session)
         .unwrap_err();
     assert!(matches!(err, StoreError::AccountDisabled), "{err:?}");
 
@@ -290,6 +292,7 @@ async fn a_login_that_read_before(
         .store
         .start_session(&read, ctx.start(None), NOW)
         .await
+        .and_then(accounts::Started::into_session)
         .unwrap_err();
     assert!(expected(&err), "{err:?}");
     assert!(sids(&ctx, &user).await.is_empty());
@@ -388,7 +391,11 @@ async fn racing_login(ctx: &Ctx, username: &Username, delay: Duration) -> Raced 
     tokio::time::sleep(Duration::from_millis(25)).await;
     Raced {
         read_version: Some(read.version),
-        outcome: ctx.store.start_session(&read, ctx.start(None), NOW).await,
+        outcome: ctx
+            .store
+            .start_session(&read, ctx.start(None), NOW)
+            .await
+            .and_then(accounts::Started::into_session),
     }
 }
 

@@ -36,6 +36,7 @@ async fn login(ctx: &Ctx, name: &str) -> (User, Username, Session) {
         .store
         .start_session(&user, ctx.start(Some("test-agent/1.0")), NOW)
         .await
+        .and_then(accounts::Started::into_session)
         .unwrap();
     (user, username, session)
 }
@@ -133,7 +134,7 @@ async fn fail(ctx: &Ctx, username: &Username, at: u64) -> (Failure, usize) {
                     match ctx
                         .store
                         .users
-                        .record_login_failure(&user, ctx.policies.lockout, at)
+                        .record_login_failure(Some(&user), ctx.policies.lockout, at)
                         .await
                         .unwrap()
                     {
@@ -344,6 +345,7 @@ async fn a_lock_written_while_a_login_checks_its_password_refuses_its_session() 
         .store
         .start_session(&slow, ctx.start(None), NOW)
         .await
+        .and_then(accounts::Started::into_session)
         .unwrap_err();
     assert!(matches!(err, StoreError::AccountLocked { .. }), "{err:?}");
 }
@@ -369,6 +371,7 @@ async fn login_clears_failures_in_the_same_three_requests() {
             ctx.store
                 .start_session(&user, ctx.start(None), NOW)
                 .await
+                .and_then(accounts::Started::into_session)
                 .unwrap();
         })
         .await;
@@ -401,7 +404,10 @@ async fn login_is_three_requests() {
             else {
                 panic!("attempt proceeds");
             };
-            ctx.store.start_session(&user, ctx.start(None), NOW).await
+            ctx.store
+                .start_session(&user, ctx.start(None), NOW)
+                .await
+                .and_then(accounts::Started::into_session)
         })
         .await;
     let session = session.unwrap();
@@ -726,6 +732,7 @@ async fn revoking_one_session_ends_it_in_one_request_and_is_idempotent() {
         .store
         .start_session(&user, ctx.start(None), NOW)
         .await
+        .and_then(accounts::Started::into_session)
         .unwrap();
     let (r, n) = ctx
         .requests
@@ -785,6 +792,7 @@ async fn revoking_all_sessions_ends_every_one_of_them_only() {
         ctx.store
             .start_session(&user, ctx.start(None), NOW)
             .await
+            .and_then(accounts::Started::into_session)
             .unwrap();
     }
     let (_, _, bystander) = login(&ctx, "walter").await;
@@ -998,4 +1006,53 @@ async fn a_refund_never_reaches_into_a_later_window_nor_below_zero() {
         AttributeValue::N("0".into()),
         "never below zero"
     );
+}
+
+#[tokio::test]
+async fn a_failure_recorded_after_the_user_was_deleted_recreates_nothing() {
+    // A wrong password's login read the user (counting its attempt), then
+    // the account was deleted, then the failure is recorded: no partial
+    // user item may come back (its later reads would fail as corrupt).
+    let ctx = Ctx::new().await;
+    let (_, username) = register(&ctx, "ghost").await;
+    let Attempt::Proceed(read) = ctx
+        .store
+        .users
+        .begin_login(&username, ctx.policies.lockout, NOW)
+        .await
+        .unwrap()
+    else {
+        panic!("the attempt proceeds");
+    };
+    ctx.store.delete_user(&read, None).await.unwrap();
+    for at in [NOW, NOW + 901] {
+        let locked = ctx
+            .store
+            .users
+            .record_login_failure(Some(&read), ctx.policies.lockout, at)
+            .await
+            .unwrap();
+        assert_eq!(locked, None);
+    }
+    let at_limit = User {
+        failed_logins: 5,
+        failed_since: NOW,
+        ..read.clone()
+    };
+    ctx.store
+        .users
+        .record_login_failure(Some(&at_limit), ctx.policies.lockout, NOW)
+        .await
+        .unwrap();
+    assert_eq!(ctx.store.users.get(&read.user_id).await.unwrap(), None);
+    let items = ctx
+        .client
+        .scan()
+        .table_name(&ctx.tables.users)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert!(items.is_empty(), "{items:?}");
 }

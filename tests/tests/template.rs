@@ -276,12 +276,14 @@ fn each_function_gets_exactly_the_variables_its_code_reads_with_either_algorithm
 }
 
 #[test]
-fn only_login_and_refresh_receive_the_private_key_and_no_es256_function_a_secret() {
+fn only_the_signing_functions_receive_the_private_key_and_no_es256_function_a_secret() {
+    // Login and refresh sign access tokens; account signs a
+    // reauthentication's.
     for (function, _) in read_by_each_function(Alg::Es256) {
         let env = template_env_for(function, Alg::Es256);
         assert_eq!(
             env.contains("JWT_ACCESS_PRIVATE_KEY"),
-            ["LoginFunction", "RefreshFunction"].contains(&function),
+            ["LoginFunction", "RefreshFunction", "AccountFunction"].contains(&function),
             "{function}"
         );
         assert!(!env.contains("JWT_ACCESS_SECRET"), "{function}");

@@ -28,8 +28,8 @@ use std::time::Duration;
 use config::{ConfigError, Source, duration, number, required};
 
 pub use error::StoreError;
-pub use limits::{Counter, Limit, Refund, Reservation};
-pub use sessions::{Refusal, Rotation, Session, SessionStart};
+pub use limits::{Counter, Limit, Proof, Refund, Reservation};
+pub use sessions::{Refusal, Rotation, Session, SessionStart, Started};
 pub use users::{Attempt, InvalidUsername, User, Username};
 
 use crate::client::LazyClient;

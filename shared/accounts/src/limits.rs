@@ -1,11 +1,18 @@
 //! Windowed failure counters beside the account lockout: one per source IP
-//! (across every account, against password spraying) and one per device a
+//! (across every account, against password spraying), one per device a
 //! user has logged in from (so that the account lockout, which anyone can
-//! trigger, never shuts a user out of a device they already use).
+//! trigger, never shuts a user out of a device they already use), and one
+//! per session for the proofs the account routes ask for (a password, for
+//! step-up), which strangers cannot touch.
 //!
-//! A counter is one item of the users table (`ip#<address>`,
-//! `device#<user id>#<device id>`): `failures`, `window_ends`, and
-//! `expires_at` (the table's TTL) equal to `window_ends`. A login reserves
+//! An address's or a device's counter is one item of the users table
+//! (`ip#<address>`, `device#<device id>`: a device id is random and its
+//! token names its user, so no counter is keyed by a user id and none
+//! outlives an account's deletion by more than its window): `failures`,
+//! `window_ends`, and `expires_at` (the table's TTL) equal to `window_ends`.
+//! A session's counter is two attributes of the session's own item
+//! (`proof_failures`, `proof_window_ends`), so it ends with the session, and
+//! counting a proof is also the check that the session is live. A login reserves
 //! one attempt on its counters *before* the password is checked, with one
 //! conditional `UpdateItem`, so parallel guesses cannot outrun a limit; a
 //! login that succeeds then gives its reservations back ([`Users::refund`],
@@ -21,11 +28,14 @@
 //! each other (`TransactionConflict`). Single-item writes to one item are
 //! simply applied in turn.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use crate::Users;
 use crate::error::{Conditional, StoreError, conditional};
 use crate::item::{Item, n, s};
+use crate::sessions::Session;
+use crate::{Sessions, Users};
 
 /// How many failures a counter allows within its window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,16 +44,13 @@ pub struct Limit {
     pub window_secs: u64,
 }
 
-/// Which counter.
+/// Which counter of the users table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counter<'a> {
-    /// A source IP address, as API Gateway saw it.
+    /// A source address, as API Gateway saw it (an IPv6 one by its /64).
     Ip(&'a str),
-    /// A device (its device token's id) of a user.
-    Device {
-        user_id: &'a str,
-        device_id: &'a str,
-    },
+    /// A device (its device token's id).
+    Device(&'a str),
 }
 
 impl Counter<'_> {
@@ -52,7 +59,7 @@ impl Counter<'_> {
     pub fn key(&self) -> String {
         match self {
             Counter::Ip(ip) => format!("ip#{ip}"),
-            Counter::Device { user_id, device_id } => format!("device#{user_id}#{device_id}"),
+            Counter::Device(device_id) => format!("device#{device_id}"),
         }
     }
 }
@@ -67,59 +74,87 @@ pub enum Reservation {
     Limited { retry_after: u64 },
 }
 
-/// A reservation a successful login gives back.
+/// A reservation a success gives back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
     pub key: String,
     pub window_ends: u64,
 }
 
-/// The count, read as at least zero (refunds never take it below).
-fn count_of(item: &Item) -> u64 {
-    match item.get("failures") {
-        Some(AttributeValue::N(v)) => v.parse::<i64>().map_or(0, |v| v.max(0).unsigned_abs()),
-        _ => 0,
-    }
+/// Where a windowed counter lives, and so how its writes are conditioned.
+struct Window<'a> {
+    table: &'a str,
+    key: Item,
+    /// The attributes holding the count and the window's end.
+    count: &'static str,
+    ends: &'static str,
+    /// A counter item of its own (created on first use, with the table's
+    /// TTL at its window's end), or attributes of a live session's item
+    /// (never created: a session that is gone or over counts nothing).
+    own_item: bool,
 }
 
-fn window_ends_of(item: &Item) -> Option<u64> {
-    match item.get("window_ends") {
-        Some(AttributeValue::N(v)) => v.parse().ok(),
+/// What a reservation came to.
+enum Reserved {
+    Counted(Reservation, Item),
+    /// The item a session's counter lives on is gone or expired.
+    Gone,
+}
+
+fn number(item: &Item, name: &str) -> Option<u64> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().ok().map(|v| v.max(0).unsigned_abs()),
         _ => None,
     }
 }
 
-impl Users {
-    /// Counts one attempt on `counter` unless its limit is reached: one
-    /// conditional `UpdateItem` (which also starts the first window), and
-    /// one more only when the last window is over. A racing start is
-    /// retried, so no attempt is lost or counted twice by this code (a
-    /// request the SDK repeats after losing DynamoDB's answer may count
-    /// twice: the safe direction).
-    pub async fn reserve(
+impl Window<'_> {
+    fn gone(&self, item: Option<&Item>, now: u64) -> bool {
+        !self.own_item && item.is_none_or(|i| number(i, "expires_at").is_none_or(|e| e <= now))
+    }
+
+    /// Counts one attempt unless the limit is reached: one conditional
+    /// `UpdateItem` (which also starts the first window), and one more only
+    /// when the last window is over. A racing start is retried, so no
+    /// attempt is lost or counted twice by this code (a request the SDK
+    /// repeats after losing DynamoDB's answer may count twice: the safe
+    /// direction).
+    async fn reserve(
         &self,
-        counter: Counter<'_>,
+        client: &aws_sdk_dynamodb::Client,
         limit: Limit,
         now: u64,
-    ) -> Result<Reservation, StoreError> {
-        let key = counter.key();
+    ) -> Result<Reserved, StoreError> {
         let ends = now.saturating_add(limit.window_secs);
+        let names = HashMap::from([
+            ("#count".to_owned(), self.count.to_owned()),
+            ("#ends".to_owned(), self.ends.to_owned()),
+        ]);
+        let ttl = if self.own_item {
+            ", expires_at = if_not_exists(expires_at, :ends)"
+        } else {
+            ""
+        };
+        // A session's counter only while the session is live.
+        let live = if self.own_item {
+            ""
+        } else {
+            "attribute_exists(sid) AND expires_at > :now AND "
+        };
         for _ in 0..4 {
             // Counts in the running window, or starts the first one: one
             // request, whichever it is.
-            let result = self
-                .client
+            let result = client
                 .update_item()
-                .table_name(&self.table)
-                .key("pk", s(key.as_str()))
-                .update_expression(
-                    "ADD failures :one \
-                     SET window_ends = if_not_exists(window_ends, :ends), \
-                     expires_at = if_not_exists(expires_at, :ends)",
-                )
-                .condition_expression(
-                    "attribute_not_exists(pk) OR (window_ends > :now AND failures < :max)",
-                )
+                .table_name(self.table)
+                .set_key(Some(self.key.clone()))
+                .update_expression(format!(
+                    "ADD #count :one SET #ends = if_not_exists(#ends, :ends){ttl}"
+                ))
+                .condition_expression(format!(
+                    "{live}(attribute_not_exists(#ends) OR (#ends > :now AND #count < :max))"
+                ))
+                .set_expression_attribute_names(Some(names.clone()))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":ends", n(ends))
                 .expression_attribute_values(":now", n(now))
@@ -133,70 +168,134 @@ impl Users {
             match conditional(result)? {
                 Conditional::Written(out) => {
                     let item = out.attributes().ok_or(StoreError::Corrupt("failures"))?;
-                    return Ok(Reservation::Reserved {
-                        count: count_of(item),
-                        window_ends: window_ends_of(item).unwrap_or(ends),
-                    });
+                    let reservation = Reservation::Reserved {
+                        count: number(item, self.count).unwrap_or(1),
+                        window_ends: number(item, self.ends).unwrap_or(ends),
+                    };
+                    return Ok(Reserved::Counted(reservation, item.clone()));
                 }
-                Conditional::Failed(Some(old)) => {
-                    if let Some(ends) = window_ends_of(&old).filter(|e| *e > now) {
-                        return Ok(Reservation::Limited {
-                            retry_after: ends - now,
-                        });
+                Conditional::Failed(old) => {
+                    if self.gone(old.as_ref(), now) {
+                        return Ok(Reserved::Gone);
+                    }
+                    if let Some(old) = &old
+                        && let Some(ends) = number(old, self.ends).filter(|e| *e > now)
+                    {
+                        return Ok(Reserved::Counted(
+                            Reservation::Limited {
+                                retry_after: ends - now,
+                            },
+                            old.clone(),
+                        ));
                     }
                 }
-                Conditional::Failed(None) => {}
             }
             // The last window is over: start a new one, unless another
             // attempt just did (then count in it, above).
-            let result = self
-                .client
+            let result = client
                 .update_item()
-                .table_name(&self.table)
-                .key("pk", s(key.as_str()))
-                .update_expression("SET failures = :one, window_ends = :ends, expires_at = :ends")
-                .condition_expression(
-                    "attribute_not_exists(pk) OR attribute_not_exists(window_ends) \
-                     OR window_ends <= :now",
-                )
+                .table_name(self.table)
+                .set_key(Some(self.key.clone()))
+                .update_expression(format!(
+                    "SET #count = :one, #ends = :ends{}",
+                    if self.own_item {
+                        ", expires_at = :ends"
+                    } else {
+                        ""
+                    }
+                ))
+                .condition_expression(format!(
+                    "{live}(attribute_not_exists(#ends) OR #ends <= :now)"
+                ))
+                .set_expression_attribute_names(Some(names.clone()))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":ends", n(ends))
                 .expression_attribute_values(":now", n(now))
+                .return_values(ReturnValue::AllNew)
                 .send()
                 .await;
-            if let Conditional::Written(_) = conditional(result)? {
-                return Ok(Reservation::Reserved {
-                    count: 1,
-                    window_ends: ends,
-                });
+            match conditional(result)? {
+                Conditional::Written(out) => {
+                    let item = out.attributes().cloned().unwrap_or_default();
+                    let reservation = Reservation::Reserved {
+                        count: 1,
+                        window_ends: ends,
+                    };
+                    return Ok(Reserved::Counted(reservation, item));
+                }
+                Conditional::Failed(old) if self.gone(old.as_ref(), now) => {
+                    return Ok(Reserved::Gone);
+                }
+                Conditional::Failed(_) => {}
             }
         }
         Err(StoreError::internal("a failure counter kept changing"))
     }
 
-    /// Gives back the reservations of a login that succeeded, all at once:
-    /// each only into the window it was taken from and never below zero
-    /// (a login that straddled its window's end forgives nothing of the
-    /// next one, so no sequence of successes buys extra guesses). Best
-    /// effort: the first error, if any, for the caller to log; a refund
+    /// Gives one reservation back: only into the window it was taken from
+    /// and never below zero (a success that straddled its window's end
+    /// forgives nothing of the next one, so no sequence of successes buys
+    /// extra guesses). A refused condition is no error.
+    async fn refund(
+        &self,
+        client: &aws_sdk_dynamodb::Client,
+        window_ends: u64,
+    ) -> Result<(), StoreError> {
+        let result = client
+            .update_item()
+            .table_name(self.table)
+            .set_key(Some(self.key.clone()))
+            .update_expression("ADD #count :minus")
+            .condition_expression("#ends = :ends AND #count > :zero")
+            .expression_attribute_names("#count", self.count)
+            .expression_attribute_names("#ends", self.ends)
+            .expression_attribute_values(":minus", AttributeValue::N("-1".to_owned()))
+            .expression_attribute_values(":ends", n(window_ends))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        conditional(result).map(|_| ())
+    }
+}
+
+impl Users {
+    fn window(&self, key: String) -> Window<'_> {
+        Window {
+            table: &self.table,
+            key: HashMap::from([("pk".to_owned(), s(key))]),
+            count: "failures",
+            ends: "window_ends",
+            own_item: true,
+        }
+    }
+
+    /// Counts one attempt on `counter` unless its limit is reached, before
+    /// any password is checked, so parallel guesses cannot outrun it.
+    pub async fn reserve(
+        &self,
+        counter: Counter<'_>,
+        limit: Limit,
+        now: u64,
+    ) -> Result<Reservation, StoreError> {
+        match self
+            .window(counter.key())
+            .reserve(&self.client, limit, now)
+            .await?
+        {
+            Reserved::Counted(reservation, _) => Ok(reservation),
+            Reserved::Gone => Err(StoreError::internal("a counter item cannot be gone")),
+        }
+    }
+
+    /// Gives back the reservations of a login that succeeded, all at once,
+    /// each only into the window it was taken from and never below zero.
+    /// Best effort: the first error, if any, for the caller to log; a refund
     /// that fails leaves one failure too many counted.
     pub async fn refund(&self, refunds: &[Refund]) -> Result<(), StoreError> {
         let writes = refunds.iter().map(|r| async move {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(r.key.as_str()))
-                .update_expression("ADD failures :minus")
-                .condition_expression("window_ends = :ends AND failures > :zero")
-                .expression_attribute_values(":minus", AttributeValue::N("-1".to_owned()))
-                .expression_attribute_values(":ends", n(r.window_ends))
-                .expression_attribute_values(":zero", n(0))
-                .send()
-                .await;
-            // A refused condition (another window, nothing to give back)
-            // is no error.
-            conditional(result).map(|_| ())
+            self.window(r.key.clone())
+                .refund(&self.client, r.window_ends)
+                .await
         });
         futures::future::join_all(writes)
             .await
@@ -217,8 +316,69 @@ impl Users {
             .await
             .map_err(crate::error::sdk_error)?;
         Ok(match out.item() {
-            Some(item) if window_ends_of(item).is_some_and(|e| e > now) => count_of(item),
+            Some(item) if number(item, "window_ends").is_some_and(|e| e > now) => {
+                number(item, "failures").unwrap_or(0)
+            }
             _ => 0,
         })
+    }
+}
+
+/// A proof counted on a session: the session as it is, and the reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    pub session: Session,
+    pub reservation: Reservation,
+}
+
+impl Sessions {
+    fn window(&self, user_id: &str, sid: &str) -> Window<'_> {
+        Window {
+            table: &self.table,
+            key: HashMap::from([
+                ("user_id".to_owned(), s(user_id)),
+                ("sid".to_owned(), s(sid)),
+            ]),
+            count: "proof_failures",
+            ends: "proof_window_ends",
+            own_item: false,
+        }
+    }
+
+    /// Counts one proof (a password, a code) that session `sid` of
+    /// `user_id` is about to check, unless `limit` is reached: one
+    /// conditional `UpdateItem` on the session's item, which is also the
+    /// check that the session is live (`None`: it ended or expired).
+    pub async fn reserve_proof(
+        &self,
+        user_id: &str,
+        sid: &str,
+        limit: Limit,
+        now: u64,
+    ) -> Result<Option<Proof>, StoreError> {
+        match self
+            .window(user_id, sid)
+            .reserve(&self.client, limit, now)
+            .await?
+        {
+            Reserved::Gone => Ok(None),
+            Reserved::Counted(reservation, item) => Ok(Some(Proof {
+                session: Session::try_from(&item)?,
+                reservation,
+            })),
+        }
+    }
+
+    /// Gives back a proof that succeeded (into its window only, never
+    /// below zero): the counter counts failures.
+    pub async fn refund_proof(
+        &self,
+        user_id: &str,
+        sid: &str,
+        window_ends: u64,
+    ) -> Result<(), StoreError> {
+        self.window(user_id, sid)
+            .refund(&self.client, window_ends)
+            .await
     }
 }

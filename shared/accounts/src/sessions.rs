@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
     DeleteRequest, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update, WriteRequest,
 };
-use token::{RefreshClaims, RefreshGrant};
+use token::{Authentication, RefreshClaims, RefreshGrant};
 
 use crate::error::{Conditional, StoreError, Transacted, conditional, sdk_error, transacted};
 use crate::item::{Item, get_list, get_n, get_n_or_zero, get_opt_s, get_s, list, n, s};
@@ -48,6 +48,10 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// The login's source IP, as API Gateway saw it.
     pub source_ip: Option<String>,
+    /// When and how the user last proved a factor in this session (the
+    /// access tokens' `auth_time` and `amr`); time 0 for a session started
+    /// before it was recorded.
+    pub auth: Authentication,
 }
 
 impl Session {
@@ -77,6 +81,14 @@ impl TryFrom<&Item> for Session {
             expires_at: get_n(item, "expires_at")?,
             user_agent: get_opt_s(item, "user_agent")?,
             source_ip: get_opt_s(item, "source_ip")?,
+            auth: Authentication {
+                time: get_n_or_zero(item, "auth_time")?,
+                methods: if item.contains_key("amr") {
+                    get_list(item, "amr")?
+                } else {
+                    Vec::new()
+                },
+            },
         })
     }
 }
@@ -123,7 +135,7 @@ impl Store {
         user: &User,
         start: SessionStart<'_>,
         now: u64,
-    ) -> Result<Session, StoreError> {
+    ) -> Result<Started, StoreError> {
         let session = Session {
             user_id: user.user_id.clone(),
             sid: uuid::Uuid::new_v4().simple().to_string(),
@@ -135,6 +147,10 @@ impl Store {
             expires_at: now.saturating_add(start.max_lifetime_secs),
             user_agent: start.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
             source_ip: start.source_ip.map(|ip| truncate(ip, MAX_SOURCE_IP)),
+            auth: Authentication {
+                time: now,
+                methods: start.amr.iter().map(|m| (*m).to_owned()).collect(),
+            },
         };
         let mut put = Put::builder()
             .table_name(&self.sessions.table)
@@ -146,6 +162,8 @@ impl Store {
             .item("rotated_at", n(now))
             .item("created_at", n(now))
             .item("expires_at", n(session.expires_at))
+            .item("auth_time", n(now))
+            .item("amr", list(&session.auth.methods))
             .condition_expression("attribute_not_exists(sid)");
         if let Some(ua) = &session.user_agent {
             put = put.item("user_agent", s(ua.as_str()));
@@ -208,7 +226,7 @@ impl Store {
             .send()
             .await;
         let why = match transacted(result)? {
-            Transacted::Written(_) => return Ok(session),
+            Transacted::Written(_) => return Ok(Started::Session(session)),
             Transacted::Cancelled(why) => why,
         };
         // Why the user item refused (the session item cannot collide).
@@ -221,12 +239,70 @@ impl Store {
         let now_user = User::try_from(item)?;
         if now_user.disabled {
             Err(StoreError::AccountDisabled)
-        } else if now_user.locked_for(now).is_some() {
+        } else if now_user.locked_for(now).is_some() && !start.trusted_device {
             Err(StoreError::AccountLocked {
                 retry_after: start.lockout.lockout_secs,
             })
         } else {
-            Err(StoreError::Conflict)
+            Ok(Started::UserChanged(now_user))
+        }
+    }
+
+    /// Records that the user just proved `auth` in session `sid` (a
+    /// reauthentication): later access tokens of the session, refreshed ones
+    /// included, carry it. `None` when the session ended or expired.
+    pub async fn authenticate_session(
+        &self,
+        user_id: &str,
+        sid: &str,
+        auth: &Authentication,
+        now: u64,
+    ) -> Result<Option<Session>, StoreError> {
+        let result = self
+            .sessions
+            .client
+            .update_item()
+            .table_name(&self.sessions.table)
+            .key("user_id", s(user_id))
+            .key("sid", s(sid))
+            .update_expression("SET auth_time = :time, amr = :amr")
+            .condition_expression("attribute_exists(sid) AND expires_at > :now")
+            .expression_attribute_values(":time", n(auth.time))
+            .expression_attribute_values(":amr", list(&auth.methods))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match conditional(result)? {
+            Conditional::Written(out) => {
+                let item = out.attributes().ok_or(StoreError::Corrupt("sid"))?;
+                Ok(Some(Session::try_from(item)?))
+            }
+            Conditional::Failed(_) => Ok(None),
+        }
+    }
+}
+
+/// What a login's session-starting transaction came to, when DynamoDB
+/// answered and the user may still log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// The session is stored.
+    Session(Session),
+    /// The user changed since the login read it (a logout everywhere, new
+    /// roles, a new password, another session's end): nothing was written.
+    /// The user as it is now, for the login to decide again and retry.
+    UserChanged(User),
+}
+
+impl Started {
+    /// The session, or [`StoreError::Conflict`] when the user changed: for
+    /// callers that do not start again (the operator CLI's tests, the
+    /// store's).
+    pub fn into_session(self) -> Result<Session, StoreError> {
+        match self {
+            Started::Session(session) => Ok(session),
+            Started::UserChanged(_) => Err(StoreError::Conflict),
         }
     }
 }
@@ -250,6 +326,9 @@ pub struct SessionStart<'a> {
     /// A hash of the password with today's parameters, when the stored one
     /// was made with others.
     pub rehashed: Option<&'a str>,
+    /// How the user proved who they are (`amr`), recorded with the login's
+    /// time as the session's [`Authentication`].
+    pub amr: &'a [&'a str],
 }
 
 impl Sessions {

@@ -93,6 +93,26 @@ pub struct User {
 }
 
 impl User {
+    /// A user with nothing set: what an unknown username's failure is
+    /// recorded against (with an id no user has).
+    fn placeholder() -> Self {
+        Self {
+            user_id: String::new(),
+            username: String::new(),
+            password_hash: String::new(),
+            roles: Vec::new(),
+            created_at: 0,
+            disabled: false,
+            deleting: false,
+            password_set_by: None,
+            version: 0,
+            failed_logins: 0,
+            failed_since: 0,
+            locked_until: 0,
+            last_attempt: 0,
+        }
+    }
+
     /// Seconds the account stays locked, if it is locked at `now`.
     pub fn locked_for(&self, now: u64) -> Option<u64> {
         (self.locked_until > now).then(|| self.locked_until - now)
@@ -415,26 +435,38 @@ impl Users {
 
     /// Records that the attempt [`Users::begin_attempt`] counted for `user`
     /// had a wrong password, and returns `Some(locked_until)` when it locks
-    /// the account. The attempt is already counted; this only starts the
-    /// window (first failure), restarts a stale one, or locks (the failure
-    /// that reaches the limit): at most one write, often none.
+    /// the account. The attempt is already counted; this starts the window
+    /// (first failure), restarts a stale one, locks (the failure that
+    /// reaches the limit), or only notes the failure's time: always exactly
+    /// one conditional `UpdateItem`, and for an unknown user (`None`) the
+    /// same request against an id no user has, so that neither the answer
+    /// nor its cost tells known usernames from unknown ones. Every write is
+    /// conditioned on the user existing: a failure racing the user's
+    /// deletion never recreates part of it.
     pub async fn record_login_failure(
         &self,
-        user: &User,
+        user: Option<&User>,
         policy: LockoutPolicy,
         now: u64,
     ) -> Result<Option<u64>, StoreError> {
+        let unknown = User {
+            user_id: NO_USER.to_owned(),
+            ..User::placeholder()
+        };
+        let user = user.unwrap_or(&unknown);
         let stale = user.failed_since > 0 && user.failed_since + policy.lockout_secs <= now;
         let req = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", user_key(&user.user_id));
+            .key("pk", user_key(&user.user_id))
+            .expression_attribute_values(":now", n(now));
         let (req, locks_until) = if user.failed_logins >= policy.max_failures && !stale {
             let until = now + policy.lockout_secs;
             let req = req
                 .update_expression(
-                    "SET locked_until = :until, failed_logins = :zero, failed_since = :zero",
+                    "SET locked_until = :until, failed_logins = :zero, failed_since = :zero, \
+                     last_failure = :now",
                 )
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(":until", n(until))
@@ -442,44 +474,34 @@ impl Users {
             (req, Some(until))
         } else if user.failed_since == 0 {
             let req = req
-                .update_expression("SET failed_since = :now")
-                .condition_expression("attribute_not_exists(failed_since) OR failed_since = :zero")
-                .expression_attribute_values(":now", n(now))
+                .update_expression("SET failed_since = :now, last_failure = :now")
+                .condition_expression(
+                    "attribute_exists(pk) \
+                     AND (attribute_not_exists(failed_since) OR failed_since = :zero)",
+                )
                 .expression_attribute_values(":zero", n(0));
             (req, None)
         } else if stale {
             let req = req
-                .update_expression("SET failed_logins = :one, failed_since = :now")
-                .condition_expression("failed_since = :since")
+                .update_expression(
+                    "SET failed_logins = :one, failed_since = :now, last_failure = :now",
+                )
+                .condition_expression("attribute_exists(pk) AND failed_since = :since")
                 .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":since", n(user.failed_since));
             (req, None)
         } else {
-            return Ok(None);
+            let req = req
+                .update_expression("SET last_failure = :now")
+                .condition_expression("attribute_exists(pk)");
+            (req, None)
         };
         match conditional(req.send().await)? {
             Conditional::Written(_) => Ok(locks_until),
-            // The user is gone, or a racing failure already started or
-            // restarted the window.
+            // The user is gone (or never was), or a racing failure already
+            // started or restarted the window.
             Conditional::Failed(_) => Ok(None),
         }
-    }
-
-    /// Clears the failure count after a right password that starts no
-    /// session (an account route that asked for it).
-    pub async fn clear_failures(&self, user_id: &str) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", user_key(user_id))
-            .update_expression("SET failed_logins = :zero, failed_since = :zero")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        conditional(result).map(|_| ())
     }
 }
 

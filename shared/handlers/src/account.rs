@@ -6,47 +6,88 @@
 //! * `GET /auth/sessions` → `200 {"sessions": [...]}`, newest first, the
 //!   caller's own marked `current`;
 //! * `DELETE /auth/sessions/{sid}` → `204` (idempotent; another user's
-//!   session counts as absent);
-//! * `POST /auth/password {"current_password","new_password"}` → `204`; every
-//!   other session of the user ends, the calling one goes on;
+//!   session counts as absent); ending another session than the caller's
+//!   own is step-up, so a stolen session cannot evict its owner's;
+//! * `POST /auth/reauthenticate {"password"}` → `200` a fresh access token of
+//!   the same session, whose `auth_time` is now (stored with the session,
+//!   so refreshes keep it);
+//! * `POST /auth/password {"current_password","new_password"}` → `204` and a
+//!   fresh device cookie; every other session of the user ends, the calling
+//!   one goes on;
 //! * `DELETE /auth/account {"password"}` → `204`; the user and every session
-//!   are gone, the username is free again, a presented cookie is cleared.
+//!   are gone, the username is free again, the cookies are cleared.
 //!
-//! Proving the password counts against the same limit as logins
-//! (`LOGIN_MAX_FAILURES`), so a stolen access token is no faster a way to
-//! guess it.
+//! Every proof these routes check (a password) is counted against the
+//! caller's session, `LOGIN_MAX_FAILURES` per `LOGIN_LOCKOUT`, before it is
+//! checked: a stolen access token is no faster a way to guess it, and the
+//! account lockout, which strangers can trigger, never blocks the owner.
 
 use accounts::client::LazyClient;
-use accounts::{Attempt, LockoutPolicy, Session, Store, StoreError, User};
-use config::{ConfigError, Source};
+use accounts::{Limit, LockoutPolicy, Proof, Reservation, Session, Store, StoreError, User};
+use config::{ConfigError, Source, duration, flag};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use token::{AccessClaims, AccessVerifier};
-use web::forms::{PasswordChange, PasswordConfirmation};
+use token::{
+    AccessClaims, AccessIssuer, AccessVerifier, Authentication, DEVICE_TOKEN_SECS, DeviceIssuer,
+};
+use web::forms::{PasswordChange, PasswordConfirmation, StepUp};
 use web::{ApiError, Cookies, Origins};
 
-use crate::{FromEnv, hash_password, store_error, verify_password};
+use crate::{FromEnv, hash_password, signing_error, store_error, verify_password};
 
-/// What the account function uses: both tables, the access verifier (never
-/// an issuer), the password policy and the lockout policy.
+/// What the account function uses: both tables, the access verifier, the
+/// access issuer (for a reauthentication's fresh token) and the device
+/// issuer (for a password change's fresh device token), the password policy
+/// and the proof limit.
 pub struct Account {
     pub store: Store,
     pub verifier: AccessVerifier,
+    pub issuer: AccessIssuer,
+    pub devices: DeviceIssuer,
     pub origins: Origins,
     pub cookies: Cookies,
-    pub lockout: LockoutPolicy,
+    pub refresh_token_in_body: bool,
+    /// Proofs per session within `LOGIN_LOCKOUT`.
+    pub proof_limit: Limit,
+    /// `REAUTH_MAX_AGE`, seconds: how recent `auth_time` must be for a
+    /// step-up route to need no proof.
+    pub reauth_max_age_secs: u64,
     pub policy: password::Policy,
 }
 
 impl FromEnv for Account {
     fn from_source(src: &impl Source, client: LazyClient) -> Result<Self, ConfigError> {
+        let lockout = LockoutPolicy::from_source(src)?;
+        let verifier = AccessVerifier::from_source(src)?;
+        let issuer = AccessIssuer::from_source(src)?;
+        let devices = DeviceIssuer::from_source(src)?;
+        let access: Vec<_> = verifier
+            .held_keys()
+            .into_iter()
+            .chain(issuer.held_keys())
+            .collect();
+        token::ensure_distinct(&access, &devices.held_keys())?;
         Ok(Self {
             store: Store::from_source(client, src)?,
-            verifier: AccessVerifier::from_source(src)?,
+            verifier,
+            issuer,
+            devices,
             origins: Origins::from_source(src)?,
             cookies: Cookies::from_source(src)?,
-            lockout: LockoutPolicy::from_source(src)?,
+            refresh_token_in_body: flag(src, "REFRESH_TOKEN_IN_BODY", false)?,
+            proof_limit: Limit {
+                max: lockout.max_failures,
+                window_secs: lockout.lockout_secs,
+            },
+            reauth_max_age_secs: duration(
+                src,
+                "REAUTH_MAX_AGE",
+                "10m",
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(24 * 3600),
+            )?
+            .as_secs(),
             policy: password::Policy::from_source(src)?,
         })
     }
@@ -60,6 +101,7 @@ const METHODS: &str = "GET, POST, DELETE, OPTIONS";
 enum Route {
     ListSessions,
     EndSession(String),
+    Reauthenticate,
     ChangePassword,
     DeleteAccount,
 }
@@ -70,21 +112,22 @@ impl Route {
     fn of(method: &Method, path: &str) -> Result<Self, ApiError> {
         let path = path.trim_end_matches('/');
         let (parent, last) = path.rsplit_once('/').unwrap_or(("", path));
-        let (route, allow) = if path.ends_with("/auth/sessions") {
-            (Route::ListSessions, "GET, OPTIONS")
+        let (route, expected, allow) = if path.ends_with("/auth/sessions") {
+            (Route::ListSessions, Method::GET, "GET, OPTIONS")
         } else if parent.ends_with("/auth/sessions") {
-            (Route::EndSession(last.to_owned()), "DELETE, OPTIONS")
+            (
+                Route::EndSession(last.to_owned()),
+                Method::DELETE,
+                "DELETE, OPTIONS",
+            )
+        } else if path.ends_with("/auth/reauthenticate") {
+            (Route::Reauthenticate, Method::POST, "POST, OPTIONS")
         } else if path.ends_with("/auth/password") {
-            (Route::ChangePassword, "POST, OPTIONS")
+            (Route::ChangePassword, Method::POST, "POST, OPTIONS")
         } else if path.ends_with("/auth/account") {
-            (Route::DeleteAccount, "DELETE, OPTIONS")
+            (Route::DeleteAccount, Method::DELETE, "DELETE, OPTIONS")
         } else {
             return Err(ApiError::NotFound);
-        };
-        let expected = match route {
-            Route::ListSessions => Method::GET,
-            Route::ChangePassword => Method::POST,
-            Route::EndSession(_) | Route::DeleteAccount => Method::DELETE,
         };
         if *method == expected {
             Ok(route)
@@ -103,14 +146,10 @@ async fn handle(deps: &Account, req: Request) -> Result<Response<Body>, ApiError
     let route = Route::of(req.method(), req.uri().path())?;
     let now = token::unix_now();
     let caller = authenticate(deps, &req, now)?;
-    // The listing shows whether the caller's session is live; every other
-    // route reads it first (one consistent read).
-    if route != Route::ListSessions {
-        require_live_session(deps, &caller, now).await?;
-    }
     match route {
         Route::ListSessions => list_sessions(deps, &caller, now).await,
-        Route::EndSession(sid) => end_session(deps, &caller, &sid).await,
+        Route::EndSession(sid) => end_session(deps, &caller, &req, &sid, now).await,
+        Route::Reauthenticate => reauthenticate(deps, &caller, &req, now).await,
         Route::ChangePassword => change_password(deps, &caller, &req, now).await,
         Route::DeleteAccount => delete_account(deps, &caller, &req, now).await,
     }
@@ -123,9 +162,9 @@ async fn require_live_session(
     deps: &Account,
     caller: &AccessClaims,
     now: u64,
-) -> Result<(), ApiError> {
+) -> Result<Session, ApiError> {
     match deps.store.sessions.get(&caller.sub, &caller.sid, now).await {
-        Ok(Some(_)) => Ok(()),
+        Ok(Some(session)) => Ok(session),
         Ok(None) => Err(ApiError::InvalidToken),
         Err(e) => Err(store_error(e)),
     }
@@ -207,13 +246,23 @@ fn is_session_id(sid: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Ends one session. The caller's own needs only its live session; any
+/// other is step-up: a password in the body, or a recent `auth_time`.
 async fn end_session(
     deps: &Account,
     caller: &AccessClaims,
+    req: &Request,
     sid: &str,
+    now: u64,
 ) -> Result<Response<Body>, ApiError> {
     if !is_session_id(sid) {
         return Err(ApiError::InvalidRequest("not a session id"));
+    }
+    if sid == caller.sid {
+        require_live_session(deps, caller, now).await?;
+    } else {
+        let body: StepUp = web::body::optional_json(req)?.unwrap_or_default();
+        step_up(deps, caller, body.password, now).await?;
     }
     let ended = deps
         .store
@@ -225,54 +274,121 @@ async fn end_session(
     Ok(web::response::empty(StatusCode::NO_CONTENT))
 }
 
-/// What proving the caller's password came to.
-enum Proof {
-    /// The right password.
-    Right(User),
-    /// A wrong password, already recorded as a failure (which did not
-    /// lock the account).
-    Wrong(User),
-}
-
-/// Proves the caller's password: counted as an attempt before it is hashed
-/// (at most `LOGIN_MAX_FAILURES` per window, as for logins), and a wrong one
-/// recorded; the answer is 429 when that locks the account.
-async fn prove_password(
+/// Step-up: a proof in the body (checked and counted like any proof), or,
+/// without one, an access token whose `auth_time` is within
+/// `REAUTH_MAX_AGE` (no leeway) of a live session.
+async fn step_up(
     deps: &Account,
     caller: &AccessClaims,
-    password: String,
+    password: Option<String>,
     now: u64,
-) -> Result<Proof, ApiError> {
-    let users = &deps.store.users;
-    let user = match users
-        .begin_attempt(&caller.sub, deps.lockout, now)
+) -> Result<(), ApiError> {
+    match password {
+        Some(password) => prove(deps, caller, &password::normalize(&password), now)
+            .await
+            .map(drop),
+        None if caller.authenticated_within(deps.reauth_max_age_secs, now) => {
+            require_live_session(deps, caller, now).await.map(drop)
+        }
+        None => {
+            require_live_session(deps, caller, now).await?;
+            tracing::info!(event = "reauthentication_required", sub = %caller.sub, sid = %caller.sid, "step-up refused: no recent proof");
+            Err(ApiError::ReauthenticationRequired)
+        }
+    }
+}
+
+/// A proven password: the user, and the caller's session as it is.
+struct Proven {
+    user: User,
+    session: Session,
+}
+
+/// Proves the caller's password: counted against the caller's session
+/// before it is hashed (which also checks that the session is live), the
+/// user read at the same time. A wrong one stays counted (`401`, or `429`
+/// once it reaches the limit); a right one is given back.
+async fn prove(
+    deps: &Account,
+    caller: &AccessClaims,
+    password: &str,
+    now: u64,
+) -> Result<Proven, ApiError> {
+    let sessions = &deps.store.sessions;
+    let (proof, user) = tokio::join!(
+        sessions.reserve_proof(&caller.sub, &caller.sid, deps.proof_limit, now),
+        deps.store.users.get(&caller.sub)
+    );
+    let Proof {
+        session,
+        reservation,
+    } = proof.map_err(store_error)?.ok_or(ApiError::InvalidToken)?;
+    let (count, window_ends) = match reservation {
+        Reservation::Reserved { count, window_ends } => (count, window_ends),
+        Reservation::Limited { retry_after } => {
+            tracing::info!(event = "proof_limited", sub = %caller.sub, sid = %caller.sid, "proof refused: too many on this session");
+            return Err(ApiError::TooManyAttempts { retry_after });
+        }
+    };
+    // The token is valid but its user is gone.
+    let user = user.map_err(store_error)?.ok_or(ApiError::InvalidToken)?;
+    if !verify_password(password.to_owned(), Some(user.password_hash.clone())).await? {
+        tracing::info!(event = "password_refused", sub = %caller.sub, sid = %caller.sid, "wrong password on an account route");
+        return Err(if count >= deps.proof_limit.max {
+            ApiError::TooManyAttempts {
+                retry_after: window_ends.saturating_sub(now).max(1),
+            }
+        } else {
+            ApiError::InvalidCredentials
+        });
+    }
+    if let Err(e) = sessions
+        .refund_proof(&caller.sub, &caller.sid, window_ends)
+        .await
+    {
+        tracing::warn!(error = %e, "a proof's refund was not written: one failure too many counted");
+    }
+    // As at login: a disabled account says so only to the right password.
+    // One disabled by an unfinished deletion may repeat it.
+    if user.disabled && !user.deleting {
+        return Err(ApiError::AccountDisabled);
+    }
+    Ok(Proven { user, session })
+}
+
+/// `POST /auth/reauthenticate`: the password again, for a fresh access
+/// token of the same session whose `auth_time` is now.
+async fn reauthenticate(
+    deps: &Account,
+    caller: &AccessClaims,
+    req: &Request,
+    now: u64,
+) -> Result<Response<Body>, ApiError> {
+    let body: PasswordConfirmation = web::body::json(req)?;
+    let Proven { session, .. } =
+        prove(deps, caller, &password::normalize(&body.password), now).await?;
+    let auth = Authentication::password(now);
+    let session = deps
+        .store
+        .authenticate_session(&session.user_id, &session.sid, &auth, now)
         .await
         .map_err(store_error)?
-    {
-        Attempt::Proceed(user) => user,
-        // The token is valid but its user is gone.
-        Attempt::UnknownUser => return Err(ApiError::InvalidToken),
-        Attempt::Locked { retry_after } => return Err(ApiError::TooManyAttempts { retry_after }),
-    };
-    if verify_password(password, Some(user.password_hash.clone())).await? {
-        // As at login: a disabled account says so only to the right
-        // password. One disabled by an unfinished deletion may repeat it.
-        if user.disabled && !user.deleting {
-            return Err(ApiError::AccountDisabled);
-        }
-        return Ok(Proof::Right(user));
-    }
-    let locked = users
-        .record_login_failure(&user, deps.lockout, now)
-        .await
-        .map_err(store_error)?;
-    tracing::info!(event = "password_refused", sub = %caller.sub, "wrong password on an account route");
-    match locked {
-        Some(until) => Err(ApiError::TooManyAttempts {
-            retry_after: until - now,
-        }),
-        None => Ok(Proof::Wrong(user)),
-    }
+        .ok_or(ApiError::InvalidToken)?;
+    let access = deps
+        .issuer
+        .issue_authenticated(
+            &session.user_id,
+            &session.sid,
+            &session.roles,
+            &session.auth,
+            now,
+        )
+        .map_err(signing_error)?;
+    tracing::info!(event = "reauthenticated", sub = %caller.sub, sid = %caller.sid, "reauthenticated");
+    Ok(web::response::access_token(
+        &access.token,
+        access.expires_in,
+    ))
 }
 
 async fn change_password(
@@ -283,7 +399,7 @@ async fn change_password(
 ) -> Result<Response<Body>, ApiError> {
     let body: PasswordChange = web::body::json(req)?;
     let new = password::normalize(&body.new_password);
-    // The policy needs the username: read the user before counting an attempt.
+    // The policy needs the username: read the user before counting a proof.
     let user = deps
         .store
         .users
@@ -295,47 +411,67 @@ async fn change_password(
         .check(&new, &user.username)
         .map_err(|weak| ApiError::WeakPassword(weak.reason()))?;
     let current = password::normalize(&body.current_password);
-    let ended = match prove_password(deps, caller, current, now).await? {
-        Proof::Right(user) => {
-            let hash = hash_password(new).await?;
-            let proven = Some(user.password_hash.as_str());
-            match deps
-                .store
-                .change_password(&user.user_id, &hash, proven, Some(&caller.sid))
-                .await
-            {
-                Ok(ended) => ended,
-                // Another change replaced the password this one proved.
-                Err(StoreError::Conflict) => return Err(ApiError::InvalidCredentials),
-                Err(StoreError::AccountDisabled) => return Err(ApiError::AccountDisabled),
-                // Deleted meanwhile (from another session).
-                Err(StoreError::UserGone) => return Err(ApiError::InvalidToken),
-                Err(e) => return Err(store_error(e)),
-            }
-        }
+    let ended = match prove(deps, caller, &current, now).await {
+        Ok(Proven { user, .. }) => store_new_password(deps, caller, &user, &new).await?,
         // Perhaps the same change, retried after DynamoDB failed half-way:
         // this session set the password, and the new one may be it. Trying
         // it is a second guess, so it is counted as one.
-        Proof::Wrong(user) if user.password_set_by.as_deref() == Some(caller.sid.as_str()) => {
-            match prove_password(deps, caller, new, now).await? {
-                Proof::Right(user) => {
-                    deps.store
-                        .users
-                        .clear_failures(&user.user_id)
-                        .await
-                        .map_err(store_error)?;
-                    deps.store
-                        .end_sessions(&user.user_id, Some(&caller.sid))
-                        .await
-                        .map_err(store_error)?
-                }
-                Proof::Wrong(_) => return Err(ApiError::InvalidCredentials),
-            }
+        Err(ApiError::InvalidCredentials)
+            if user.password_set_by.as_deref() == Some(caller.sid.as_str()) =>
+        {
+            prove(deps, caller, &new, now).await?;
+            deps.store
+                .end_sessions(&user.user_id, Some(&caller.sid))
+                .await
+                .map_err(store_error)?
         }
-        Proof::Wrong(_) => return Err(ApiError::InvalidCredentials),
+        Err(e) => return Err(e),
     };
     tracing::info!(event = "password_changed", sub = %caller.sub, sid = %caller.sid, ended, "password changed");
-    Ok(web::response::empty(StatusCode::NO_CONTENT))
+    // The user's version moved on, so every device token is stale: the
+    // caller's browser gets a fresh one, and stays a known device.
+    let version = deps
+        .store
+        .users
+        .get(&caller.sub)
+        .await
+        .map_err(store_error)?
+        .map_or(0, |u| u.version);
+    let device = deps
+        .devices
+        .issue(&caller.sub, &DeviceIssuer::new_device_id(), version, now)
+        .map_err(signing_error)?;
+    Ok(web::response::device_token(
+        &deps.cookies,
+        deps.refresh_token_in_body,
+        &device.token,
+        DEVICE_TOKEN_SECS,
+    ))
+}
+
+/// Stores the new password's hash and ends every other session, only if the
+/// password proven is still the stored one.
+async fn store_new_password(
+    deps: &Account,
+    caller: &AccessClaims,
+    user: &User,
+    new: &str,
+) -> Result<usize, ApiError> {
+    let hash = hash_password(new.to_owned()).await?;
+    let proven = Some(user.password_hash.as_str());
+    match deps
+        .store
+        .change_password(&user.user_id, &hash, proven, Some(&caller.sid))
+        .await
+    {
+        Ok(ended) => Ok(ended),
+        // Another change replaced the password this one proved.
+        Err(StoreError::Conflict) => Err(ApiError::InvalidCredentials),
+        Err(StoreError::AccountDisabled) => Err(ApiError::AccountDisabled),
+        // Deleted meanwhile (from another session).
+        Err(StoreError::UserGone) => Err(ApiError::InvalidToken),
+        Err(e) => Err(store_error(e)),
+    }
 }
 
 async fn delete_account(
@@ -345,10 +481,8 @@ async fn delete_account(
     now: u64,
 ) -> Result<Response<Body>, ApiError> {
     let body: PasswordConfirmation = web::body::json(req)?;
-    let user = match prove_password(deps, caller, password::normalize(&body.password), now).await? {
-        Proof::Right(user) => user,
-        Proof::Wrong(_) => return Err(ApiError::InvalidCredentials),
-    };
+    let Proven { user, .. } =
+        prove(deps, caller, &password::normalize(&body.password), now).await?;
     // Repeating a deletion that failed half-way finishes it.
     match deps.store.delete_user(&user, Some(&caller.sid)).await {
         Ok(()) | Err(StoreError::UserGone) => {}
@@ -356,11 +490,13 @@ async fn delete_account(
     }
     tracing::info!(event = "account_deleted", sub = %caller.sub, "account deleted");
     let mut res = web::response::empty(StatusCode::NO_CONTENT);
-    // Bearer-authenticated, so no CSRF here; the cookie is cleared when the
-    // browser sent it (the route is under the cookie's path).
+    // Bearer-authenticated, so no CSRF here; the refresh cookie is cleared
+    // when the browser sent it (the route is under the cookie's path), the
+    // device cookie (which only login sees) always.
     if web::cookie::read(req.headers()).is_some() {
         web::cookie::clear(res.headers_mut(), &deps.cookies);
     }
+    web::cookie::clear_device(res.headers_mut(), &deps.cookies);
     Ok(res)
 }
 
@@ -380,6 +516,7 @@ mod tests {
                 Route::EndSession(sid.into()),
             ),
             (Method::POST, "/auth/password", Route::ChangePassword),
+            (Method::POST, "/auth/reauthenticate", Route::Reauthenticate),
             (Method::DELETE, "/x/auth/account", Route::DeleteAccount),
         ] {
             assert_eq!(Route::of(&method, path), Ok(route), "{method} {path}");

@@ -85,7 +85,13 @@ impl Issuing {
     ) -> Result<Response<Body>, ApiError> {
         let access = self
             .access
-            .issue(&session.user_id, &session.sid, &session.roles, now)
+            .issue_authenticated(
+                &session.user_id,
+                &session.sid,
+                &session.roles,
+                &session.auth,
+                now,
+            )
             .map_err(signing_error)?;
         let refresh = self
             .refresh
@@ -255,15 +261,16 @@ mod tests {
         });
         assert_eq!(refused::<Login>(&same), reused);
         assert_eq!(refused::<Refresh>(&same), reused);
-        // Refresh also verifies with the previous refresh secret.
+        assert_eq!(refused::<Account>(&same), reused);
+        // Refresh and login (device tokens) also verify with the previous
+        // refresh secret.
         let previous = env(&[("JWT_REFRESH_SECRET_PREVIOUS", A)]);
-        assert_eq!(
-            refused::<Refresh>(&previous),
-            Some(ConfigError::SecretReused {
-                a: "JWT_ACCESS_SECRET",
-                b: "JWT_REFRESH_SECRET_PREVIOUS"
-            })
-        );
+        let reused_previous = Some(ConfigError::SecretReused {
+            a: "JWT_ACCESS_SECRET",
+            b: "JWT_REFRESH_SECRET_PREVIOUS",
+        });
+        assert_eq!(refused::<Refresh>(&previous), reused_previous);
+        assert_eq!(refused::<Login>(&previous), reused_previous);
         // Logout holds no access key, register no key at all.
         assert_eq!(refused::<Logout>(&same), None);
         assert_eq!(refused::<Register>(&same), None);

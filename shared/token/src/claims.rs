@@ -34,6 +34,60 @@ pub struct AccessClaims {
     pub sid: String,
     pub roles: Vec<String>,
     pub token_use: TokenUse,
+    /// When the user last proved a factor in this session (login, a second
+    /// step, a reauthentication); a refresh keeps it. Absent in tokens
+    /// issued before step-up existed: such a token is never recent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    /// How (RFC 8176 values, [`amr`]); empty in older tokens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+impl AccessClaims {
+    /// Whether the user proved a factor in this session no longer than
+    /// `max_age_secs` ago at `now`: no leeway widens it, and a token
+    /// without `auth_time` is never recent.
+    pub fn authenticated_within(&self, max_age_secs: u64, now: u64) -> bool {
+        self.auth_time
+            .is_some_and(|t| t <= now && now - t <= max_age_secs)
+    }
+
+    /// Whether `amr` says a second factor (or a user-verified passkey) was
+    /// proven.
+    pub fn has_mfa(&self) -> bool {
+        self.amr.iter().any(|m| m == amr::MFA)
+    }
+}
+
+/// The `amr` values this service writes (RFC 8176).
+pub mod amr {
+    /// A password.
+    pub const PWD: &str = "pwd";
+    /// A one-time password (TOTP or a recovery code).
+    pub const OTP: &str = "otp";
+    /// More than one factor, or a user-verified passkey.
+    pub const MFA: &str = "mfa";
+}
+
+/// How and when the user last proved a factor in a session: the access
+/// token's `auth_time` and `amr`, stored with the session so a refresh keeps
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Authentication {
+    /// Epoch seconds; 0 for a session started before this was recorded.
+    pub time: u64,
+    pub methods: Vec<String>,
+}
+
+impl Authentication {
+    /// A password proven at `now`.
+    pub fn password(now: u64) -> Self {
+        Self {
+            time: now,
+            methods: vec![amr::PWD.to_owned()],
+        }
+    }
 }
 
 /// Claims of a refresh token. `sid` and `gen` locate the token's generation
@@ -102,4 +156,8 @@ pub(crate) struct RawClaims {
     pub generation: Option<u64>,
     #[serde(default)]
     pub ver: Option<u64>,
+    #[serde(default)]
+    pub auth_time: Option<u64>,
+    #[serde(default)]
+    pub amr: Option<Vec<String>>,
 }

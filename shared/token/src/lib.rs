@@ -20,11 +20,11 @@ pub mod published;
 pub mod tokens;
 
 pub use crate::config::Algorithm;
-pub use claims::{AccessClaims, DeviceClaims, RefreshClaims, TokenUse};
+pub use claims::{AccessClaims, Authentication, DeviceClaims, RefreshClaims, TokenUse, amr};
 pub use error::{Claim, TokenError};
 pub use keys::ensure_distinct;
 pub use published::Published;
 pub use tokens::{
-    AccessIssuer, AccessVerifier, DEVICE_TOKEN_SECS, DeviceTokens, Issued, MAX_TOKEN_BYTES,
-    RefreshGrant, RefreshIssuer, RefreshVerifier, unix_now, valid_role,
+    AccessIssuer, AccessVerifier, DEVICE_TOKEN_SECS, DeviceIssuer, DeviceTokens, Issued,
+    MAX_TOKEN_BYTES, RefreshGrant, RefreshIssuer, RefreshVerifier, unix_now, valid_role,
 };

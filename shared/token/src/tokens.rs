@@ -12,7 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use config::{ConfigError, Env, Source};
 use serde::Serialize;
 
-use crate::claims::{AccessClaims, DeviceClaims, RawClaims, RefreshClaims, TokenUse};
+use crate::claims::{
+    AccessClaims, Authentication, DeviceClaims, RawClaims, RefreshClaims, TokenUse,
+};
 use crate::config::{ACCESS, Algorithm, Kind, Parties, REFRESH, leeway};
 use crate::ec;
 use crate::error::{Claim, TokenError};
@@ -52,6 +54,12 @@ struct Signer {
 
 impl Signer {
     fn from_source(src: &impl Source, kind: Kind) -> Result<Self, ConfigError> {
+        Self::with_ttl(src, kind, kind.ttl_secs(src)?)
+    }
+
+    /// A signer of `kind`'s key for tokens that live `ttl_secs` (not the
+    /// kind's configured TTL: device tokens).
+    fn with_ttl(src: &impl Source, kind: Kind, ttl_secs: u64) -> Result<Self, ConfigError> {
         let key = match (kind.algorithm(src)?, kind.ec) {
             (Algorithm::Es256, Some(ec)) => {
                 SigningKey::es256(ec.private, ec::read_private(src, ec.private)?)
@@ -61,7 +69,7 @@ impl Signer {
         Ok(Self {
             key,
             parties: Parties::from_source(src)?,
-            ttl_secs: kind.ttl_secs(src)?,
+            ttl_secs,
         })
     }
 
@@ -263,13 +271,30 @@ impl AccessIssuer {
     }
 
     /// Signs an access token for `sub` in session `sid` with `roles`, valid
-    /// from `now` for the configured TTL. Roles are joined with commas in the
-    /// authorizer context, so a role may not be empty or contain a comma.
+    /// from `now` for the configured TTL, without `auth_time` or `amr` (as
+    /// tokens were issued before step-up; the functions sign with
+    /// [`AccessIssuer::issue_authenticated`]).
     pub fn issue(
         &self,
         sub: &str,
         sid: &str,
         roles: &[String],
+        now: u64,
+    ) -> Result<Issued, TokenError> {
+        self.issue_authenticated(sub, sid, roles, &Authentication::default(), now)
+    }
+
+    /// Signs an access token for `sub` in session `sid` with `roles` and the
+    /// session's `auth` (`auth_time`, `amr`; none when `auth.time` is 0),
+    /// valid from `now` for the configured TTL. Roles are joined with commas
+    /// in the authorizer context, so a role may not be empty or contain a
+    /// comma.
+    pub fn issue_authenticated(
+        &self,
+        sub: &str,
+        sid: &str,
+        roles: &[String],
+        auth: &Authentication,
         now: u64,
     ) -> Result<Issued, TokenError> {
         if sub.is_empty() {
@@ -292,6 +317,12 @@ impl AccessIssuer {
             sid: sid.to_owned(),
             roles: roles.to_vec(),
             token_use: TokenUse::Access,
+            auth_time: (auth.time > 0).then_some(auth.time),
+            amr: if auth.time > 0 {
+                auth.methods.clone()
+            } else {
+                Vec::new()
+            },
         };
         Ok(Issued {
             token: s.sign(&claims)?,
@@ -344,6 +375,8 @@ impl AccessVerifier {
             sid,
             roles,
             token_use: TokenUse::Access,
+            auth_time: raw.auth_time,
+            amr: raw.amr.unwrap_or_default(),
         })
     }
 }
@@ -475,27 +508,25 @@ impl RefreshVerifier {
 /// How long a device token lives: a year, re-issued at every login.
 pub const DEVICE_TOKEN_SECS: u64 = 365 * 24 * 3600;
 
-/// Signs and verifies device tokens (login only). They are HS256 with the
-/// refresh secret (`JWT_REFRESH_SECRET`, + `_PREVIOUS` to verify during a
-/// rotation): only login ever reads them, and `token_use: "device"` keeps
+/// Signs device tokens: login, and the password route (a password change
+/// moves the user's version on, so it hands the caller's browser a fresh
+/// one). HS256 with the refresh secret (`JWT_REFRESH_SECRET`); only login
+/// ever verifies them ([`DeviceTokens`]), and `token_use: "device"` keeps
 /// them apart from refresh tokens, whose verifier insists on `refresh`.
-pub struct DeviceTokens {
+pub struct DeviceIssuer {
     signer: Signer,
-    verifier: Verifier,
 }
 
-impl DeviceTokens {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&Env)
+impl DeviceIssuer {
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            signer: Signer::with_ttl(src, REFRESH, DEVICE_TOKEN_SECS)?,
+        })
     }
 
-    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
-        let mut signer = Signer::from_source(src, REFRESH)?;
-        signer.ttl_secs = DEVICE_TOKEN_SECS;
-        let mut verifier = Verifier::from_source(src, REFRESH)?;
-        verifier.use_ = TokenUse::Device;
-        verifier.max_lifetime_secs = DEVICE_TOKEN_SECS;
-        Ok(Self { signer, verifier })
+    /// The key it holds, for [`crate::ensure_distinct`].
+    pub fn held_keys(&self) -> Vec<HeldKey> {
+        vec![(self.signer.key.var, self.signer.key.kid.clone())]
     }
 
     /// A device token for `sub` at the user's `version`, naming device
@@ -533,6 +564,51 @@ impl DeviceTokens {
         })
     }
 
+    /// A new device id.
+    pub fn new_device_id() -> String {
+        uuid::Uuid::new_v4().simple().to_string()
+    }
+}
+
+/// Signs and verifies device tokens (login). Verifies with the refresh
+/// secret and, during a rotation, `JWT_REFRESH_SECRET_PREVIOUS`.
+pub struct DeviceTokens {
+    issuer: DeviceIssuer,
+    verifier: Verifier,
+}
+
+impl DeviceTokens {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let mut verifier = Verifier::from_source(src, REFRESH)?;
+        verifier.use_ = TokenUse::Device;
+        verifier.max_lifetime_secs = DEVICE_TOKEN_SECS;
+        Ok(Self {
+            issuer: DeviceIssuer::from_source(src)?,
+            verifier,
+        })
+    }
+
+    /// The keys it holds (the refresh secret, and the previous one it
+    /// still verifies with), for [`crate::ensure_distinct`].
+    pub fn held_keys(&self) -> Vec<HeldKey> {
+        self.verifier.keys.held()
+    }
+
+    /// See [`DeviceIssuer::issue`].
+    pub fn issue(
+        &self,
+        sub: &str,
+        device_id: &str,
+        version: u64,
+        now: u64,
+    ) -> Result<Issued, TokenError> {
+        self.issuer.issue(sub, device_id, version, now)
+    }
+
     /// Verifies a device token at `now`.
     pub fn verify(&self, token: &str, now: u64) -> Result<DeviceClaims, TokenError> {
         let raw = self.verifier.verify(token, now)?;
@@ -551,7 +627,7 @@ impl DeviceTokens {
 
     /// A new device id.
     pub fn new_device_id() -> String {
-        uuid::Uuid::new_v4().simple().to_string()
+        DeviceIssuer::new_device_id()
     }
 }
 

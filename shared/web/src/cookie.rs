@@ -50,6 +50,20 @@ pub fn clear(headers: &mut HeaderMap, cookies: &Cookies) {
     }
 }
 
+/// Adds the `Set-Cookie` that deletes the device cookie (at its own path):
+/// after an account's deletion the next person on a shared browser
+/// inherits nothing.
+pub fn clear_device(headers: &mut HeaderMap, cookies: &Cookies) {
+    let secure = if cookies.secure { "; Secure" } else { "" };
+    let value = format!(
+        "{DEVICE}=; HttpOnly{secure}; SameSite=Strict; Path={}/login; Max-Age=0",
+        cookies.path
+    );
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.append(header::SET_COOKIE, v);
+    }
+}
+
 /// The refresh token from the request's `Cookie` headers, if any. Two
 /// different non-empty values (a sibling subdomain can plant one with a more
 /// specific path) are ambiguous and read as none, rather than trusting

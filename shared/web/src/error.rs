@@ -35,6 +35,10 @@ pub enum ApiError {
     /// missing, malformed, expired, revoked or reused.
     #[error("the token is missing, invalid or expired")]
     InvalidToken,
+    /// A step-up route without a proof in the body, and whose access token
+    /// says the user last proved a factor too long ago.
+    #[error("this needs a recent sign-in: prove your password again")]
+    ReauthenticationRequired,
     /// No such route.
     #[error("no such route")]
     NotFound,
@@ -67,6 +71,9 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
             }
             ApiError::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            ApiError::ReauthenticationRequired => {
+                (StatusCode::UNAUTHORIZED, "reauthentication_required")
+            }
             ApiError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
             ApiError::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")

@@ -48,11 +48,20 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-/// `DELETE /auth/account`: `{"password"}`, required. Unknown fields are
-/// ignored.
+/// `DELETE /auth/account` and `POST /auth/reauthenticate`: `{"password"}`,
+/// required. Unknown fields are ignored.
 #[derive(Deserialize)]
 pub struct PasswordConfirmation {
     pub password: String,
+}
+
+/// A step-up route's optional proof (`DELETE /auth/sessions/{sid}` of
+/// another session): `{"password"}`, or nothing when the access token's
+/// `auth_time` is recent. Unknown fields are ignored.
+#[derive(Deserialize, Default)]
+pub struct StepUp {
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 #[cfg(test)]

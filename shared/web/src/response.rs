@@ -56,6 +56,45 @@ struct TokenBody<'a> {
     device_token: Option<&'a str>,
 }
 
+/// `200 {"access_token","token_type":"Bearer","expires_in"}` and nothing
+/// else: a reauthentication's fresh access token of the same session (no
+/// cookie: the refresh token does not change).
+pub fn access_token(token: &str, expires_in: u64) -> Response<Body> {
+    json(
+        StatusCode::OK,
+        &TokenBody {
+            access_token: token,
+            token_type: "Bearer",
+            expires_in,
+            refresh_token: None,
+            refresh_expires_in: None,
+            device_token: None,
+        },
+    )
+}
+
+/// A password change's fresh device token (the user's version moved on,
+/// so the old one is stale): `204` with the device cookie, or with
+/// `REFRESH_TOKEN_IN_BODY` `200 {"device_token"}` too.
+pub fn device_token(cookies: &Cookies, in_body: bool, token: &str, max_age: u64) -> Response<Body> {
+    #[derive(Serialize)]
+    struct DeviceBody<'a> {
+        device_token: &'a str,
+    }
+    let mut res = if in_body {
+        json(
+            StatusCode::OK,
+            &DeviceBody {
+                device_token: token,
+            },
+        )
+    } else {
+        empty(StatusCode::NO_CONTENT)
+    };
+    cookie::set_device(res.headers_mut(), token, max_age, cookies);
+    res
+}
+
 /// `200 {"access_token","token_type":"Bearer","expires_in"}` with the refresh
 /// token in its cookie, and in the body too when `in_body`
 /// (`REFRESH_TOKEN_IN_BODY`).
