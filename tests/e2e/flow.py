@@ -209,7 +209,9 @@ def startup_refusals():
             "AWS_REGION": "us-east-1"}
     # Which functions hold which secret (template.yaml gives each exactly those).
     current_access = {"login", "refresh", "authorizer", "account"}
-    current_refresh = {"login", "refresh", "logout"}
+    # The account function signs device tokens (a password change) with the
+    # refresh secret, and a reauthentication's access tokens.
+    current_refresh = {"login", "refresh", "logout", "account"}
     cases = [
         ("JWT_ACCESS_SECRET", "missing", {"JWT_REFRESH_SECRET": good_refresh}, current_access),
         ("JWT_ACCESS_SECRET", "short", {"JWT_ACCESS_SECRET": short, "JWT_REFRESH_SECRET": good_refresh},
@@ -221,7 +223,7 @@ def startup_refusals():
         ("JWT_REFRESH_SECRET", "short", {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": short},
          current_refresh),
         ("JWT_REFRESH_SECRET", "equal to JWT_ACCESS_SECRET",
-         {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": good_access}, {"login", "refresh"}),
+         {"JWT_ACCESS_SECRET": good_access, "JWT_REFRESH_SECRET": good_access}, {"login", "refresh", "account"}),
     ]
     # ES256: a key on another curve in one variable, a good key in the other.
     # Only the functions that hold the bad one refuse.
@@ -230,7 +232,8 @@ def startup_refusals():
     es256 = {"JWT_ACCESS_ALGORITHM": "ES256", "JWT_REFRESH_SECRET": good_refresh}
     cases += [
         ("JWT_ACCESS_PRIVATE_KEY", "on P-384",
-         dict(es256, JWT_ACCESS_PRIVATE_KEY=p384_private, JWT_ACCESS_PUBLIC_KEY=good_public), {"login", "refresh"}),
+         dict(es256, JWT_ACCESS_PRIVATE_KEY=p384_private, JWT_ACCESS_PUBLIC_KEY=good_public),
+         {"login", "refresh", "account"}),
         ("JWT_ACCESS_PUBLIC_KEY", "on P-384",
          dict(es256, JWT_ACCESS_PRIVATE_KEY=good_private, JWT_ACCESS_PUBLIC_KEY=p384_public),
          {"authorizer", "account", "jwks"}),
