@@ -207,11 +207,13 @@ export function createAuthClient({
   }
 
   /** Whether a response is the authorizer refusing the token. A wrong
-   * password (401 invalid_credentials) is not retried: it would count twice. */
+   * password (401 invalid_credentials) is not retried: it would count twice;
+   * nor is a step-up refusal (401 reauthentication_required): a fresh
+   * token of the same session is no more recent a sign-in. */
   async function refused(res) {
     if (res.status !== 401 && res.status !== 403) return false;
     const body = await res.clone().json().catch(() => null);
-    if (res.status === 401) return body?.error !== 'invalid_credentials';
+    if (res.status === 401) return !['invalid_credentials', 'reauthentication_required'].includes(body?.error);
     return body !== null && Object.keys(body).length === 1 && body.message === 'Forbidden';
   }
 
@@ -280,8 +282,18 @@ export function createAuthClient({
     /** The user's sessions, newest first: `[{sid, created_at, last_used_at,
      * user_agent, current}]`. Throws AuthError. */
     sessions: async () => (await account('GET', '/auth/sessions')).sessions,
-    /** Ends one of the user's sessions (idempotent). Throws AuthError. */
-    endSession: (sid) => account('DELETE', `/auth/sessions/${encodeURIComponent(sid)}`),
+    /** Ends one of the user's sessions (idempotent). Ending another session
+     * than this one is step-up: pass the password, unless the user signed in
+     * or reauthenticated in the last 10 minutes. Throws AuthError (401
+     * reauthentication_required, 401 invalid_credentials, 429). */
+    endSession: (sid, password) => account('DELETE', `/auth/sessions/${encodeURIComponent(sid)}`,
+      password === undefined ? undefined : { password }),
+    /** Proves the password again: resolves to the session with a fresh
+     * access token whose sign-in time is now (what step-up routes accept
+     * for 10 minutes). Throws AuthError (401 invalid_credentials, 429). */
+    async reauthenticate(password) {
+      return accept(await account('POST', '/auth/reauthenticate', { password }));
+    },
     /** Changes the password; every other session ends, this one goes on.
      * Throws AuthError (400 weak_password with the reason, 401
      * invalid_credentials, 429). */
