@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use logging::Audit;
 use token::{AccessClaims, TokenError};
 
 use crate::dispatch::Shape;
@@ -32,13 +33,13 @@ impl fmt::Display for DenyReason {
 
 /// A deny before the event's shape is known.
 pub(crate) fn unknown_shape() {
-    tracing::info!(decision = "deny", reason = %DenyReason::UnknownShape, "authorizer decision");
+    tracing::info!(decision = Audit::AuthorizerDeny.name(), reason = %DenyReason::UnknownShape, "authorizer decision");
 }
 
 pub(crate) fn denied(shape: Shape, reason: &DenyReason) {
     tracing::info!(
         event_shape = shape.name(),
-        decision = "deny",
+        decision = Audit::AuthorizerDeny.name(),
         reason = %reason,
         "authorizer decision"
     );
@@ -47,7 +48,7 @@ pub(crate) fn denied(shape: Shape, reason: &DenyReason) {
 pub(crate) fn forbidden(shape: Shape, claims: &AccessClaims, role: &str) {
     tracing::info!(
         event_shape = shape.name(),
-        decision = "deny",
+        decision = Audit::AuthorizerDeny.name(),
         reason = "missing_role",
         missing_role = role,
         sub = %claims.sub,

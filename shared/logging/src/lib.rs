@@ -6,7 +6,10 @@
 //! With `METRICS_NAMESPACE` set, the audit lines also carry a CloudWatch
 //! metric in the Embedded Metric Format ([`metrics`]), on the same line.
 
+pub mod audit;
 pub mod metrics;
+
+pub use audit::Audit;
 
 use config::ConfigError;
 use tracing::Subscriber;
