@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::ApiError;
 
-/// Largest body accepted (README.md, "HTTP API").
+/// Largest body accepted (docs/http-api.md).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 fn bytes(req: &Request) -> &[u8] {

@@ -1,13 +1,10 @@
 //! CORS for browsers on other origins, and the CSRF rule: a call
 //! authenticated by the refresh cookie that carries an `Origin` not in
-//! `ALLOWED_ORIGINS` is refused. Both use the same list. [`serve`] wraps
-//! every auth handler so that preflight, method, CORS headers and error
-//! mapping happen in one place.
+//! `ALLOWED_ORIGINS` is refused. Both use the same list;
+//! [`crate::endpoint::serve`] applies them to every endpoint.
 
-use std::future::Future;
-
-use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
 
 use crate::response::empty;
 use crate::{ApiError, Origins};
@@ -26,7 +23,7 @@ pub fn check_cookie_origin(origins: &Origins, headers: &HeaderMap) -> Result<(),
     }
 }
 
-fn preflight(
+pub(crate) fn preflight(
     origins: &Origins,
     allow: &'static str,
     headers: &HeaderMap,
@@ -51,7 +48,7 @@ fn preflight(
     Ok(res)
 }
 
-fn add_cors_headers(origins: &Origins, request: &HeaderMap, res: &mut Response<Body>) {
+pub(crate) fn add_cors_headers(origins: &Origins, request: &HeaderMap, res: &mut Response<Body>) {
     let h = res.headers_mut();
     h.append(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(o) = origins
@@ -71,42 +68,11 @@ fn add_cors_headers(origins: &Origins, request: &HeaderMap, res: &mut Response<B
     }
 }
 
-/// The methods of a function that only answers `POST`.
-pub const POST: &str = "POST, OPTIONS";
-
-/// Runs a handler behind any front: answers CORS preflights, refuses
-/// methods not in `allow` (`"GET, DELETE, OPTIONS"`), maps any [`ApiError`]
-/// to its answer, and adds the CORS headers for allowed origins. Behind an
-/// HTTP API with CORS configured, API Gateway answers preflights itself and
-/// puts its own CORS headers on the answers; this covers REST APIs and
-/// function URLs.
-pub async fn serve<F, Fut>(
-    origins: &Origins,
-    allow: &'static str,
-    req: Request,
-    handler: F,
-) -> Response<Body>
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Result<Response<Body>, ApiError>>,
-{
-    let headers = req.headers().clone();
-    let method = req.method().clone();
-    let result = if method == Method::OPTIONS {
-        preflight(origins, allow, &headers)
-    } else if allow.split(", ").any(|m| m == method.as_str()) {
-        handler(req).await
-    } else {
-        Err(ApiError::MethodNotAllowed { allow })
-    };
-    let mut res = result.unwrap_or_else(ApiError::into_response);
-    add_cors_headers(origins, &headers, &mut res);
-    res
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoint::{POST, serve};
+    use lambda_http::Request;
 
     fn config() -> Origins {
         Origins::new(["https://app.example.com"])

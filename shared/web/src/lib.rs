@@ -8,6 +8,7 @@ pub mod body;
 pub mod config;
 pub mod cookie;
 pub mod cors;
+pub mod endpoint;
 pub mod error;
 pub mod forms;
 pub mod identity;
