@@ -69,11 +69,9 @@ fn new_password_hash(ctx: &Context, raw: &str, username: &str) -> Result<String,
         .policy
         .clone()
         .map_err(|e| Failure::usage(e.to_string()))?;
-    let normalized = password::normalize(raw);
     policy
-        .check(&normalized, username)
-        .map_err(|weak| Failure::failed(format!("weak password: {}", weak.reason())))?;
-    password::hash(&normalized).map_err(|e| Failure::failed(e.to_string()))
+        .hash_new(raw, username)
+        .map_err(|e| Failure::failed(e.to_string()))
 }
 
 /// `roles` without repeats, in the order given.

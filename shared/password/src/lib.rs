@@ -25,7 +25,8 @@ mod policy;
 
 pub use blocklist::is_common;
 pub use policy::{
-    MAX_INPUT_BYTES, MIN_CHARS_CEILING, MIN_CHARS_DEFAULT, MIN_CHARS_FLOOR, Policy, Weak,
+    MAX_INPUT_BYTES, MIN_CHARS_CEILING, MIN_CHARS_DEFAULT, MIN_CHARS_FLOOR, NewPassword, Policy,
+    Weak,
 };
 
 /// Longest password, in characters after [`normalize`]: the policy refuses

@@ -43,6 +43,17 @@ impl Default for Policy {
     }
 }
 
+/// Why a new password was not hashed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NewPassword {
+    /// The policy refused it; the reason never quotes it.
+    #[error("weak password: {}", .0.reason())]
+    Weak(Weak),
+    /// Hashing failed (it does not, within the policy's bounds).
+    #[error(transparent)]
+    Failed(crate::PasswordError),
+}
+
 /// Why a new password was refused. None of them carries the password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Weak {
@@ -87,6 +98,17 @@ impl Policy {
         // answer if it somehow did.
         let min_chars = usize::try_from(min).unwrap_or(MIN_CHARS_CEILING);
         Ok(Self { min_chars })
+    }
+
+    /// The hash of a NEW password for `username`: NFKC, this policy, then
+    /// argon2id. The one way register, the password change and the operator
+    /// CLI turn a new password into what is stored. CPU-heavy (a hash):
+    /// async callers run it on a blocking pool.
+    pub fn hash_new(&self, raw: &str, username: &str) -> Result<String, NewPassword> {
+        let normalized = crate::normalize(raw);
+        self.check(&normalized, username)
+            .map_err(NewPassword::Weak)?;
+        crate::hash(&normalized).map_err(NewPassword::Failed)
     }
 
     /// Checks a NEW password for `username`; `Ok` or why it is weak.
