@@ -27,6 +27,7 @@ use accounts::{Limit, LockoutPolicy, Proof, Reservation, Session, Store, StoreEr
 use config::{ConfigError, Source, duration, flag};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use logging::Audit;
 use serde::Serialize;
 use token::{
     AccessClaims, AccessIssuer, AccessVerifier, Authentication, DEVICE_TOKEN_SECS, DeviceIssuer,
@@ -34,7 +35,9 @@ use token::{
 use web::forms::{PasswordChange, PasswordConfirmation, StepUp};
 use web::{ApiError, Cookies, Origins};
 
-use crate::{FromEnv, hash_password, signing_error, store_error, verify_password};
+use crate::{
+    FromEnv, access_token, hash_new_password, signing_error, store_error, verify_password,
+};
 
 /// What the account function uses: both tables, the access verifier, the
 /// access issuer (for a reauthentication's fresh token) and the device
@@ -139,7 +142,7 @@ impl Route {
 
 /// Serves the account routes.
 pub async fn account(deps: &Account, req: Request) -> Response<Body> {
-    web::cors::serve(&deps.origins, METHODS, req, |req| handle(deps, req)).await
+    web::endpoint::serve(&deps.origins, METHODS, req, |req| handle(deps, req)).await
 }
 
 async fn handle(deps: &Account, req: Request) -> Result<Response<Body>, ApiError> {
@@ -183,7 +186,7 @@ fn authenticate(deps: &Account, req: &Request, now: u64) -> Result<AccessClaims,
     let token = token::bearer::bearer_token(value).map_err(|_| ApiError::InvalidToken)?;
     deps.verifier.verify(token, now).map_err(|e| {
         tracing::info!(
-            event = "account_refused",
+            event = Audit::AccountRefused.name(),
             reason = e.kind(),
             "bearer token refused"
         );
@@ -270,7 +273,7 @@ async fn end_session(
         .revoke(&caller.sub, sid)
         .await
         .map_err(store_error)?;
-    tracing::info!(event = "session_ended", sub = %caller.sub, sid = %sid, ended = ended.is_some(), "session ended");
+    tracing::info!(event = Audit::SessionEnded.name(), sub = %caller.sub, sid = %sid, ended = ended.is_some(), "session ended");
     Ok(web::response::empty(StatusCode::NO_CONTENT))
 }
 
@@ -292,7 +295,7 @@ async fn step_up(
         }
         None => {
             require_live_session(deps, caller, now).await?;
-            tracing::info!(event = "reauthentication_required", sub = %caller.sub, sid = %caller.sid, "step-up refused: no recent proof");
+            tracing::info!(event = Audit::ReauthenticationRequired.name(), sub = %caller.sub, sid = %caller.sid, "step-up refused: no recent proof");
             Err(ApiError::ReauthenticationRequired)
         }
     }
@@ -326,14 +329,14 @@ async fn prove(
     let (count, window_ends) = match reservation {
         Reservation::Reserved { count, window_ends } => (count, window_ends),
         Reservation::Limited { retry_after } => {
-            tracing::info!(event = "proof_limited", sub = %caller.sub, sid = %caller.sid, "proof refused: too many on this session");
+            tracing::info!(event = Audit::ProofLimited.name(), sub = %caller.sub, sid = %caller.sid, "proof refused: too many on this session");
             return Err(ApiError::TooManyAttempts { retry_after });
         }
     };
     // The token is valid but its user is gone.
     let user = user.map_err(store_error)?.ok_or(ApiError::InvalidToken)?;
     if !verify_password(password.to_owned(), Some(user.password_hash.clone())).await? {
-        tracing::info!(event = "password_refused", sub = %caller.sub, sid = %caller.sid, "wrong password on an account route");
+        tracing::info!(event = Audit::PasswordRefused.name(), sub = %caller.sub, sid = %caller.sid, "wrong password on an account route");
         return Err(if count >= deps.proof_limit.max {
             ApiError::TooManyAttempts {
                 retry_after: window_ends.saturating_sub(now).max(1),
@@ -374,17 +377,8 @@ async fn reauthenticate(
         .await
         .map_err(store_error)?
         .ok_or(ApiError::InvalidToken)?;
-    let access = deps
-        .issuer
-        .issue_authenticated(
-            &session.user_id,
-            &session.sid,
-            &session.roles,
-            &session.auth,
-            now,
-        )
-        .map_err(signing_error)?;
-    tracing::info!(event = "reauthenticated", sub = %caller.sub, sid = %caller.sid, "reauthenticated");
+    let access = access_token(&deps.issuer, &session, now)?;
+    tracing::info!(event = Audit::Reauthenticated.name(), sub = %caller.sub, sid = %caller.sid, "reauthenticated");
     Ok(web::response::access_token(
         &access.token,
         access.expires_in,
@@ -398,7 +392,6 @@ async fn change_password(
     now: u64,
 ) -> Result<Response<Body>, ApiError> {
     let body: PasswordChange = web::body::json(req)?;
-    let new = password::normalize(&body.new_password);
     // The policy needs the username: read the user before counting a proof.
     let user = deps
         .store
@@ -407,12 +400,19 @@ async fn change_password(
         .await
         .map_err(store_error)?
         .ok_or(ApiError::InvalidToken)?;
+    // A weak new password is refused before a proof is counted (and hashed
+    // only after the proof, so a wrong one costs one hash).
+    let new = password::normalize(&body.new_password);
     deps.policy
         .check(&new, &user.username)
         .map_err(|weak| ApiError::WeakPassword(weak.reason()))?;
     let current = password::normalize(&body.current_password);
     let ended = match prove(deps, caller, &current, now).await {
-        Ok(Proven { user, .. }) => store_new_password(deps, caller, &user, &new).await?,
+        Ok(Proven { user, .. }) => {
+            let hash =
+                hash_new_password(&deps.policy, body.new_password, user.username.clone()).await?;
+            store_new_password(deps, caller, &user, &hash).await?
+        }
         // Perhaps the same change, retried after DynamoDB failed half-way:
         // this session set the password, and the new one may be it. Trying
         // it is a second guess, so it is counted as one.
@@ -427,7 +427,7 @@ async fn change_password(
         }
         Err(e) => return Err(e),
     };
-    tracing::info!(event = "password_changed", sub = %caller.sub, sid = %caller.sid, ended, "password changed");
+    tracing::info!(event = Audit::PasswordChanged.name(), sub = %caller.sub, sid = %caller.sid, ended, "password changed");
     // The user's version moved on, so every device token is stale: the
     // caller's browser gets a fresh one, and stays a known device.
     let version = deps
@@ -455,13 +455,12 @@ async fn store_new_password(
     deps: &Account,
     caller: &AccessClaims,
     user: &User,
-    new: &str,
+    hash: &str,
 ) -> Result<usize, ApiError> {
-    let hash = hash_password(new.to_owned()).await?;
     let proven = Some(user.password_hash.as_str());
     match deps
         .store
-        .change_password(&user.user_id, &hash, proven, Some(&caller.sid))
+        .change_password(&user.user_id, hash, proven, Some(&caller.sid))
         .await
     {
         Ok(ended) => Ok(ended),
@@ -488,7 +487,7 @@ async fn delete_account(
         Ok(()) | Err(StoreError::UserGone) => {}
         Err(e) => return Err(store_error(e)),
     }
-    tracing::info!(event = "account_deleted", sub = %caller.sub, "account deleted");
+    tracing::info!(event = Audit::AccountDeleted.name(), sub = %caller.sub, "account deleted");
     let mut res = web::response::empty(StatusCode::NO_CONTENT);
     // Bearer-authenticated, so no CSRF here; the refresh cookie is cleared
     // when the browser sent it (the route is under the cookie's path), the

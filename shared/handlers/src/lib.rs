@@ -83,16 +83,7 @@ impl Issuing {
         device: Option<(&str, u64)>,
         now: u64,
     ) -> Result<Response<Body>, ApiError> {
-        let access = self
-            .access
-            .issue_authenticated(
-                &session.user_id,
-                &session.sid,
-                &session.roles,
-                &session.auth,
-                now,
-            )
-            .map_err(signing_error)?;
+        let access = access_token(&self.access, session, now)?;
         let refresh = self
             .refresh
             .issue(&session.grant())
@@ -112,6 +103,24 @@ impl Issuing {
             },
         ))
     }
+}
+
+/// An access token of `session`: its user, roles and last proof
+/// (`auth_time`, `amr`).
+pub(crate) fn access_token(
+    issuer: &AccessIssuer,
+    session: &Session,
+    now: u64,
+) -> Result<token::Issued, ApiError> {
+    issuer
+        .issue_authenticated(
+            &session.user_id,
+            &session.sid,
+            &session.roles,
+            &session.auth,
+            now,
+        )
+        .map_err(signing_error)
 }
 
 /// A store failure as the client sees it: 503 when DynamoDB is down or
@@ -149,12 +158,32 @@ pub(crate) async fn verify_password(
         .map_err(|_| ApiError::Internal)
 }
 
-/// The argon2id PHC string of `password` (normalised), on the blocking pool.
+/// The argon2id PHC string of `password` (normalised), on the blocking pool:
+/// a stored hash made with older parameters, upgraded at login.
 pub(crate) async fn hash_password(password: String) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || password::hash(&password))
         .await
         .map_err(|_| ApiError::Internal)?
         .map_err(|_| ApiError::Internal)
+}
+
+/// The hash of a new password for `username` under `policy`
+/// ([`password::Policy::hash_new`]), on the blocking pool: `400
+/// weak_password` with the reason when the policy refuses it.
+pub(crate) async fn hash_new_password(
+    policy: &password::Policy,
+    raw: String,
+    username: String,
+) -> Result<String, ApiError> {
+    let policy = *policy;
+    let hashed = tokio::task::spawn_blocking(move || policy.hash_new(&raw, &username))
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    match hashed {
+        Ok(hash) => Ok(hash),
+        Err(password::NewPassword::Weak(weak)) => Err(ApiError::WeakPassword(weak.reason())),
+        Err(password::NewPassword::Failed(_)) => Err(ApiError::Internal),
+    }
 }
 
 /// The client's user agent, kept with a session as a hint for listing.

@@ -26,6 +26,7 @@ use accounts::{
 };
 use config::{ConfigError, Source, number};
 use lambda_http::{Body, Request, Response};
+use logging::Audit;
 use token::{DEVICE_TOKEN_SECS, DeviceClaims, DeviceTokens, amr};
 use web::forms::Credentials;
 use web::{ApiError, Origins};
@@ -73,7 +74,10 @@ impl FromEnv for Login {
 
 /// Checks the password and starts a session.
 pub async fn login(deps: &Login, req: Request) -> Response<Body> {
-    web::cors::serve(&deps.origins, web::cors::POST, req, |req| handle(deps, req)).await
+    web::endpoint::serve(&deps.origins, web::endpoint::POST, req, |req| {
+        handle(deps, req)
+    })
+    .await
 }
 
 async fn handle(deps: &Login, req: Request) -> Result<Response<Body>, ApiError> {
@@ -151,7 +155,7 @@ fn presented_device(
 
 fn device_refused(reason: &'static str, sub: Option<&str>) {
     tracing::info!(
-        event = "device_token_refused",
+        event = Audit::DeviceTokenRefused.name(),
         reason,
         sub,
         "device token ignored"
@@ -300,7 +304,7 @@ async fn charge_account(
     let attempt = deps
         .store
         .users
-        .begin_login_for(id, deps.lockout, now)
+        .count_login_for(id, deps.lockout, now)
         .await
         .map_err(store_error)?;
     Ok(match attempt {
@@ -356,7 +360,7 @@ async fn check_and_start(
     // user's version on while this login checked the password: the login is
     // still valid, so it starts its session at the new version (with the new
     // roles), a few times at most.
-    for _ in 0..3 {
+    for _ in 0..5 {
         let started = match deps.store.start_session(&user, start, now).await {
             Ok(started) => started,
             Err(e) => return session_refused(e, &user).map(Err),
@@ -492,11 +496,11 @@ impl Refusal {
                 address,
                 retry_after,
             } => {
-                tracing::warn!(event = "login_ip_limited", source_ip = %address, "login refused: too many failures from this address");
+                tracing::warn!(event = Audit::LoginIpLimited.name(), source_ip = %address, "login refused: too many failures from this address");
                 ApiError::TooManyAttempts { retry_after }
             }
             Refusal::DeviceLocked { sub, retry_after } => {
-                tracing::info!(event = "login_failure", reason = "device_locked", sub = %sub, "login refused");
+                tracing::info!(event = Audit::LoginFailure.name(), reason = "device_locked", sub = %sub, "login refused");
                 ApiError::TooManyAttempts { retry_after }
             }
             Refusal::DeviceLockedNow {
@@ -504,11 +508,15 @@ impl Refusal {
                 until,
                 retry_after,
             } => {
-                tracing::warn!(event = "lockout", scope = "device", sub = %sub, until, "device locked");
+                tracing::warn!(event = Audit::Lockout.name(), scope = "device", sub = %sub, until, "device locked");
                 ApiError::TooManyAttempts { retry_after }
             }
             Refusal::AccountLocked { retry_after } => {
-                tracing::info!(event = "login_failure", reason = "locked", "login refused");
+                tracing::info!(
+                    event = Audit::LoginFailure.name(),
+                    reason = "locked",
+                    "login refused"
+                );
                 ApiError::TooManyAttempts { retry_after }
             }
             Refusal::AccountLockedNow {
@@ -516,11 +524,11 @@ impl Refusal {
                 until,
                 retry_after,
             } => {
-                tracing::warn!(event = "lockout", scope = "account", sub = %sub, until, "account locked");
+                tracing::warn!(event = Audit::Lockout.name(), scope = "account", sub = %sub, until, "account locked");
                 ApiError::TooManyAttempts { retry_after }
             }
             Refusal::LockedMeanwhile { sub, retry_after } => {
-                tracing::info!(event = "login_failure", reason = "locked", sub = %sub, "login refused");
+                tracing::info!(event = Audit::LoginFailure.name(), reason = "locked", sub = %sub, "login refused");
                 ApiError::TooManyAttempts { retry_after }
             }
             Refusal::UnknownUser => {
@@ -536,26 +544,26 @@ impl Refusal {
                     return store_error(e);
                 }
                 tracing::info!(
-                    event = "login_failure",
+                    event = Audit::LoginFailure.name(),
                     reason = "unknown_user",
                     "login refused"
                 );
                 ApiError::InvalidCredentials
             }
             Refusal::WrongPassword { sub, known_device } => {
-                tracing::info!(event = "login_failure", reason = "wrong_password", known_device, sub = %sub, "login refused");
+                tracing::info!(event = Audit::LoginFailure.name(), reason = "wrong_password", known_device, sub = %sub, "login refused");
                 ApiError::InvalidCredentials
             }
             Refusal::PasswordChanged { sub } => {
-                tracing::info!(event = "login_failure", reason = "password_changed", sub = %sub, "login refused");
+                tracing::info!(event = Audit::LoginFailure.name(), reason = "password_changed", sub = %sub, "login refused");
                 ApiError::InvalidCredentials
             }
             Refusal::Disabled { sub } => {
-                tracing::info!(event = "login_failure", reason = "disabled", sub = %sub, "login refused");
+                tracing::info!(event = Audit::LoginFailure.name(), reason = "disabled", sub = %sub, "login refused");
                 ApiError::AccountDisabled
             }
             Refusal::Deleted { sub } => {
-                tracing::info!(event = "login_failure", reason = "deleted", sub = %sub, "login refused");
+                tracing::info!(event = Audit::LoginFailure.name(), reason = "deleted", sub = %sub, "login refused");
                 ApiError::InvalidCredentials
             }
         }
@@ -571,7 +579,7 @@ fn answer(
     device: Option<&DeviceClaims>,
     now: u64,
 ) -> Result<Response<Body>, ApiError> {
-    tracing::info!(event = "login_success", sub = %user.user_id, sid = %session.sid, known_device = device.is_some(), "login");
+    tracing::info!(event = Audit::LoginSuccess.name(), sub = %user.user_id, sid = %session.sid, known_device = device.is_some(), "login");
     let device_id = device.map_or_else(DeviceTokens::new_device_id, |d| d.jti.clone());
     let device_token = deps
         .devices

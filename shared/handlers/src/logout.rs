@@ -8,6 +8,7 @@ use accounts::client::LazyClient;
 use config::{ConfigError, Source};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use logging::Audit;
 use token::RefreshVerifier;
 use web::forms::LogoutBody;
 use web::{ApiError, Cookies, Origins};
@@ -36,7 +37,10 @@ impl FromEnv for Logout {
 
 /// Ends the presented session, or all of the user's sessions.
 pub async fn logout(deps: &Logout, req: Request) -> Response<Body> {
-    web::cors::serve(&deps.origins, web::cors::POST, req, |req| handle(deps, req)).await
+    web::endpoint::serve(&deps.origins, web::endpoint::POST, req, |req| {
+        handle(deps, req)
+    })
+    .await
 }
 
 async fn handle(deps: &Logout, req: Request) -> Result<Response<Body>, ApiError> {
@@ -73,7 +77,7 @@ async fn handle(deps: &Logout, req: Request) -> Result<Response<Body>, ApiError>
         } else {
             revoke(deps, &c).await?
         };
-        tracing::info!(event = "logout", sub = %c.sub, sid = %c.sid, all, ended, "logout");
+        tracing::info!(event = Audit::Logout.name(), sub = %c.sub, sid = %c.sid, all, ended, "logout");
     }
     let mut res = web::response::empty(StatusCode::NO_CONTENT);
     // Only a request that brought the cookie (from an allowed origin, checked

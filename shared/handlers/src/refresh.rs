@@ -6,6 +6,7 @@ use accounts::client::LazyClient;
 use accounts::{Refusal, Rotation, Sessions};
 use config::{ConfigError, Source};
 use lambda_http::{Body, Request, Response};
+use logging::Audit;
 use token::RefreshVerifier;
 use web::forms::RefreshBody;
 use web::{ApiError, Origins};
@@ -40,7 +41,10 @@ impl FromEnv for Refresh {
 
 /// Rotates the presented refresh token.
 pub async fn refresh(deps: &Refresh, req: Request) -> Response<Body> {
-    web::cors::serve(&deps.origins, web::cors::POST, req, |req| handle(deps, req)).await
+    web::endpoint::serve(&deps.origins, web::endpoint::POST, req, |req| {
+        handle(deps, req)
+    })
+    .await
 }
 
 async fn handle(deps: &Refresh, req: Request) -> Result<Response<Body>, ApiError> {
@@ -64,7 +68,7 @@ async fn rotate(deps: &Refresh, presented: &Presented) -> Result<Response<Body>,
     let token = presented.token().ok_or(ApiError::InvalidToken)?;
     let claims = deps.verifier.verify(token, now).map_err(|e| {
         tracing::info!(
-            event = "refresh_refused",
+            event = Audit::RefreshRefused.name(),
             reason = e.kind(),
             "refresh refused"
         );
@@ -79,18 +83,18 @@ async fn rotate(deps: &Refresh, presented: &Presented) -> Result<Response<Body>,
     let session = match rotation {
         Rotation::Rotated(s) => s,
         Rotation::Replayed(s) => {
-            tracing::info!(event = "refresh_replayed", sub = %s.user_id, sid = %s.sid, "previous token within the reuse interval");
+            tracing::info!(event = Audit::RefreshReplayed.name(), sub = %s.user_id, sid = %s.sid, "previous token within the reuse interval");
             s
         }
         Rotation::Refused(Refusal::Reused { user_id, sid }) => {
-            tracing::warn!(event = "refresh_reuse_detected", sub = %user_id, sid = %sid, "session revoked");
+            tracing::warn!(event = Audit::RefreshReuseDetected.name(), sub = %user_id, sid = %sid, "session revoked");
             return Err(ApiError::InvalidToken);
         }
         Rotation::Refused(reason) => {
-            tracing::info!(event = "refresh_refused", reason = ?reason, sub = %claims.sub, sid = %claims.sid, "refresh refused");
+            tracing::info!(event = Audit::RefreshRefused.name(), reason = ?reason, sub = %claims.sub, sid = %claims.sid, "refresh refused");
             return Err(ApiError::InvalidToken);
         }
     };
-    tracing::info!(event = "refresh", sub = %session.user_id, sid = %session.sid, generation = session.generation, "refresh");
+    tracing::info!(event = Audit::Refresh.name(), sub = %session.user_id, sid = %session.sid, generation = session.generation, "refresh");
     deps.issuing.answer(&session, now)
 }

@@ -8,10 +8,11 @@ use accounts::{StoreError, Username, Users};
 use config::{ConfigError, Source, flag};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use logging::Audit;
 use web::forms::Credentials;
 use web::{ApiError, Origins};
 
-use crate::{FromEnv, hash_password, store_error};
+use crate::{FromEnv, hash_new_password, store_error};
 
 /// What register uses: the users table and the password policy, and no
 /// signing key at all.
@@ -36,7 +37,10 @@ impl FromEnv for Register {
 
 /// Creates a user with the default roles.
 pub async fn register(deps: &Register, req: Request) -> Response<Body> {
-    web::cors::serve(&deps.origins, web::cors::POST, req, |req| handle(deps, req)).await
+    web::endpoint::serve(&deps.origins, web::endpoint::POST, req, |req| {
+        handle(deps, req)
+    })
+    .await
 }
 
 async fn handle(deps: &Register, req: Request) -> Result<Response<Body>, ApiError> {
@@ -47,18 +51,14 @@ async fn handle(deps: &Register, req: Request) -> Result<Response<Body>, ApiErro
     let username = Username::parse(&body.username).map_err(|_| {
         ApiError::InvalidRequest("username must be 3 to 64 characters of A-Z a-z 0-9 . _ @ -")
     })?;
-    let password = password::normalize(&body.password);
-    deps.policy
-        .check(&password, username.as_str())
-        .map_err(|weak| ApiError::WeakPassword(weak.reason()))?;
-    let hash = hash_password(password).await?;
+    let hash = hash_new_password(&deps.policy, body.password, username.as_str().to_owned()).await?;
     let now = token::unix_now();
     let user = match deps.users.create_user(&username, hash, now).await {
         Ok(user) => user,
         Err(StoreError::UsernameTaken) => return Err(ApiError::UsernameTaken),
         Err(e) => return Err(store_error(e)),
     };
-    tracing::info!(event = "register", sub = %user.user_id, "user registered");
+    tracing::info!(event = Audit::Register.name(), sub = %user.user_id, "user registered");
     Ok(web::response::json(
         StatusCode::CREATED,
         &serde_json::json!({"username": user.username, "roles": user.roles}),
