@@ -1,4 +1,4 @@
-//! The HTTP contract (README.md, "HTTP API"), row by row, through the real handlers,
+//! The HTTP contract (docs/http-api.md), row by row, through the real handlers,
 //! with requests built from real API Gateway events (HTTP API 2.0, REST 1.0
 //! and function URLs) against DynamoDB Local.
 
@@ -627,6 +627,11 @@ async fn me_answers_the_authorizer_context_from_either_api_flavour() {
 async fn me_without_an_authorizer_context_is_401() {
     let res = me::me(request(Front::FunctionUrl, "GET", "/me", &[], None)).await;
     assert_eq!(res.status(), 401);
+    assert_eq!(
+        body(&res)["error"],
+        "invalid_token",
+        "answered through the one error mapping"
+    );
 }
 
 // ---- DynamoDB down ----

@@ -4,14 +4,15 @@
 //! secret. Both documents are rendered once at cold start
 //! ([`token::Published`]); each answer is a copy.
 
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::http::{HeaderValue, Method, header};
 use lambda_http::{Body, Request, Response};
 use token::Published;
 use token::published::JWKS_PATH;
+use web::ApiError;
 
 /// How long a client or a CDN may keep a document: short enough that a key
 /// published as step one of a rotation is seen everywhere well before step
-/// two (README, "Rotating keys"), long enough that verifiers do not fetch
+/// two (docs/operations.md, "The ES256 key"), long enough that verifiers do not fetch
 /// per request. API Gateway's JWT authorizer keeps keys up to an hour on its
 /// own and fetches again when it meets a `kid` it has not seen.
 pub const CACHE_CONTROL: &str = "public, max-age=600";
@@ -43,24 +44,15 @@ pub fn answer(published: &Published, req: &Request) -> Response<Body> {
             );
             res
         }
-        (_, Some(_)) => web::response::json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &error("method_not_allowed", "use GET"),
-        ),
-        (_, None) => web::response::json(
-            StatusCode::NOT_FOUND,
-            &error("not_found", "no such document"),
-        ),
+        (_, Some(_)) => ApiError::MethodNotAllowed { allow: "GET" }.into_response(),
+        (_, None) => ApiError::NotFound.into_response(),
     }
-}
-
-fn error(code: &str, message: &str) -> std::collections::BTreeMap<&'static str, String> {
-    [("error", code.to_owned()), ("message", message.to_owned())].into()
 }
 
 #[cfg(test)]
 mod tests {
     use lambda_http::http::Request as HttpRequest;
+    use lambda_http::http::StatusCode;
     use serde_json::Value;
     use testkit::fixed::es256_env;
 
@@ -103,9 +95,17 @@ mod tests {
             get(&p, "GET", "/.well-known/other").status(),
             StatusCode::NOT_FOUND
         );
+        let post = get(&p, "POST", JWKS_PATH);
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(
-            get(&p, "POST", JWKS_PATH).status(),
-            StatusCode::METHOD_NOT_ALLOWED
+            post.headers()[header::ALLOW],
+            "GET",
+            "the one error mapping"
+        );
+        assert_eq!(body(&post)["error"], "method_not_allowed");
+        assert_eq!(
+            body(&get(&p, "GET", "/.well-known/other"))["error"],
+            "not_found"
         );
         assert_eq!(
             get(&p, "GET", "/.well-known/jwks.json/x").status(),

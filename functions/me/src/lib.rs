@@ -5,6 +5,7 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use web::ApiError;
 use web::identity::caller;
 use web::response::json;
 
@@ -13,9 +14,6 @@ pub async fn me(req: Request) -> Response<Body> {
     match caller(&req) {
         Some(who) => json(StatusCode::OK, &who),
         // Reachable only when the route is deployed without the authorizer.
-        None => json(
-            StatusCode::UNAUTHORIZED,
-            &serde_json::json!({"error": "unauthorized", "message": "no authenticated caller"}),
-        ),
+        None => ApiError::InvalidToken.into_response(),
     }
 }
