@@ -1,4 +1,4 @@
-//! The account routes (README.md, "HTTP API") through the real handler, with
+//! The account routes (docs/http-api.md) through the real handler, with
 //! requests built from real API Gateway events against DynamoDB Local: every
 //! success and every refusal, and what each leaves in the tables.
 

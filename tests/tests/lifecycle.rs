@@ -281,7 +281,7 @@ async fn a_login_that_read_before(
     let Attempt::Proceed(read) = ctx
         .store
         .users
-        .begin_login(&Username::parse("judy").unwrap(), ctx.policies.lockout, NOW)
+        .count_login(&Username::parse("judy").unwrap(), ctx.policies.lockout, NOW)
         .await
         .unwrap()
     else {
@@ -376,7 +376,7 @@ async fn racing_login(ctx: &Ctx, username: &Username, delay: Duration) -> Raced 
     let read = match ctx
         .store
         .users
-        .begin_login(username, ctx.policies.lockout, NOW)
+        .count_login(username, ctx.policies.lockout, NOW)
         .await
     {
         Ok(Attempt::Proceed(user)) => user,

@@ -67,8 +67,8 @@ async fn a_login_racing_changes_that_leave_it_valid_answers_200_never_503() {
         // Logging out everywhere and a role change move the user's version
         // on while the logins check the password.
         let changes = async {
-            for at in [4u64, 8, 12, 16] {
-                tokio::time::sleep(Duration::from_millis(at.min(4))).await;
+            for at in [4u64, 14, 24] {
+                tokio::time::sleep(Duration::from_millis(if at == 4 { 4 } else { 10 })).await;
                 if (at + round) % 2 == 0 {
                     t.ctx.store.end_sessions(&user.user_id, None).await.unwrap();
                 } else {

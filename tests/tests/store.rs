@@ -126,7 +126,7 @@ async fn fail(ctx: &Ctx, username: &Username, at: u64) -> (Failure, usize) {
             match ctx
                 .store
                 .users
-                .begin_login(username, ctx.policies.lockout, at)
+                .count_login(username, ctx.policies.lockout, at)
                 .await
                 .unwrap()
             {
@@ -158,7 +158,7 @@ async fn an_unknown_user_costs_the_two_requests_a_known_one_does() {
         .during(
             ctx.store
                 .users
-                .begin_login(&nobody, ctx.policies.lockout, NOW),
+                .count_login(&nobody, ctx.policies.lockout, NOW),
         )
         .await;
     assert_eq!(r.unwrap(), Attempt::UnknownUser);
@@ -201,7 +201,7 @@ async fn the_fifth_failure_in_the_window_locks_for_the_lockout() {
     assert_eq!(
         ctx.store
             .users
-            .begin_login(&username, ctx.policies.lockout, NOW + 5)
+            .count_login(&username, ctx.policies.lockout, NOW + 5)
             .await
             .unwrap(),
         Attempt::Locked { retry_after: 899 },
@@ -210,7 +210,7 @@ async fn the_fifth_failure_in_the_window_locks_for_the_lockout() {
     assert!(matches!(
         ctx.store
             .users
-            .begin_login(&username, ctx.policies.lockout, NOW + 4 + 900)
+            .count_login(&username, ctx.policies.lockout, NOW + 4 + 900)
             .await
             .unwrap(),
         Attempt::Proceed(_)
@@ -240,7 +240,7 @@ async fn parallel_attempts_beyond_the_limit_are_refused_before_any_password_chec
     let attempts = join_all((0..20).map(|_| {
         ctx.store
             .users
-            .begin_login(&username, ctx.policies.lockout, NOW)
+            .count_login(&username, ctx.policies.lockout, NOW)
     }))
     .await;
     let proceeding = attempts
@@ -272,7 +272,7 @@ async fn racing_attempts_are_all_counted() {
     for r in join_all((0..20).map(|_| {
         ctx.store
             .users
-            .begin_login(&username, ctx.policies.lockout, NOW)
+            .count_login(&username, ctx.policies.lockout, NOW)
     }))
     .await
     {
@@ -291,7 +291,7 @@ async fn attempts_in_flight_hold_the_limit_until_they_go_stale() {
         assert!(matches!(
             ctx.store
                 .users
-                .begin_login(&username, ctx.policies.lockout, NOW)
+                .count_login(&username, ctx.policies.lockout, NOW)
                 .await
                 .unwrap(),
             Attempt::Proceed(_)
@@ -300,7 +300,7 @@ async fn attempts_in_flight_hold_the_limit_until_they_go_stale() {
     assert_eq!(
         ctx.store
             .users
-            .begin_login(&username, ctx.policies.lockout, NOW + 1)
+            .count_login(&username, ctx.policies.lockout, NOW + 1)
             .await
             .unwrap(),
         Attempt::Locked { retry_after: 899 }
@@ -310,7 +310,7 @@ async fn attempts_in_flight_hold_the_limit_until_they_go_stale() {
         .during(
             ctx.store
                 .users
-                .begin_login(&username, ctx.policies.lockout, NOW + 900),
+                .count_login(&username, ctx.policies.lockout, NOW + 900),
         )
         .await;
     let Attempt::Proceed(user) = r.unwrap() else {
@@ -330,7 +330,7 @@ async fn a_lock_written_while_a_login_checks_its_password_refuses_its_session() 
     let Attempt::Proceed(slow) = ctx
         .store
         .users
-        .begin_login(&username, ctx.policies.lockout, NOW)
+        .count_login(&username, ctx.policies.lockout, NOW)
         .await
         .unwrap()
     else {
@@ -361,7 +361,7 @@ async fn login_clears_failures_in_the_same_three_requests() {
             let Attempt::Proceed(user) = ctx
                 .store
                 .users
-                .begin_login(&username, ctx.policies.lockout, NOW)
+                .count_login(&username, ctx.policies.lockout, NOW)
                 .await
                 .unwrap()
             else {
@@ -398,7 +398,7 @@ async fn login_is_three_requests() {
             let Attempt::Proceed(user) = ctx
                 .store
                 .users
-                .begin_login(&username, ctx.policies.lockout, NOW)
+                .count_login(&username, ctx.policies.lockout, NOW)
                 .await
                 .unwrap()
             else {
@@ -1018,7 +1018,7 @@ async fn a_failure_recorded_after_the_user_was_deleted_recreates_nothing() {
     let Attempt::Proceed(read) = ctx
         .store
         .users
-        .begin_login(&username, ctx.policies.lockout, NOW)
+        .count_login(&username, ctx.policies.lockout, NOW)
         .await
         .unwrap()
     else {

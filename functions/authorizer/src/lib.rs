@@ -53,10 +53,11 @@ use crate::event::Event;
 use crate::rules::{RuleError, Rules};
 pub use crate::verdict::{Context, Unauthorized, Verdict};
 
-/// Why the authorizer refused to start. Every message names the variable and
-/// never prints a secret.
+/// Why the authorizer refused to start: a variable of the shared
+/// configuration ([`config::ConfigError`]) or its own `AUTHZ_RULES`. Every
+/// message names the variable and never prints a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+pub enum StartError {
     /// A token variable (`JWT_ACCESS_SECRET`, `JWT_ISSUER`, ...) is wrong.
     #[error(transparent)]
     Token(#[from] config::ConfigError),
@@ -81,12 +82,12 @@ impl Authorizer {
     /// Reads `JWT_ACCESS_SECRET` (+ `_PREVIOUS`), `JWT_ISSUER`,
     /// `JWT_AUDIENCE`, `ACCESS_TOKEN_TTL`, `JWT_LEEWAY` and `AUTHZ_RULES` from
     /// the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, StartError> {
         Self::from_source(&Env)
     }
 
     /// As [`Authorizer::from_env`], from any [`Source`] (a map in tests).
-    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+    pub fn from_source(src: &impl Source) -> Result<Self, StartError> {
         Ok(Self::new(
             AccessVerifier::from_source(src)?,
             Rules::from_source(src)?,

@@ -23,6 +23,14 @@ use crate::error::{Conditional, StoreError, Transacted, conditional, transacted}
 use crate::item::{list, n, s};
 use crate::users::{User, Username, name_key, user_key};
 
+/// What moving a user's version on came to.
+enum Bumped {
+    /// Applied: the user as it now is.
+    Changed(User),
+    /// The extra condition failed: the user as it was.
+    Refused(User),
+}
+
 impl Store {
     /// Moves the user's version on, with `set` (more `SET` clauses) and
     /// `condition` (more conditions, over `values`), and returns the user
@@ -37,9 +45,9 @@ impl Store {
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<User, StoreError> {
         match self.try_bump(user_id, set, condition, values).await? {
-            Ok(user) => Ok(user),
-            Err(old) if old.disabled => Err(StoreError::AccountDisabled),
-            Err(_) => Err(StoreError::Conflict),
+            Bumped::Changed(user) => Ok(user),
+            Bumped::Refused(old) if old.disabled => Err(StoreError::AccountDisabled),
+            Bumped::Refused(_) => Err(StoreError::Conflict),
         }
     }
 
@@ -50,7 +58,7 @@ impl Store {
         set: &str,
         condition: &str,
         values: Vec<(&str, AttributeValue)>,
-    ) -> Result<Result<User, User>, StoreError> {
+    ) -> Result<Bumped, StoreError> {
         let mut req = self
             .users
             .client
@@ -73,11 +81,11 @@ impl Store {
             req = req.expression_attribute_names("#roles", "roles");
         }
         match conditional(req.send().await)? {
-            Conditional::Written(out) => Ok(Ok(User::try_from(
+            Conditional::Written(out) => Ok(Bumped::Changed(User::try_from(
                 out.attributes().ok_or(StoreError::Corrupt("pk"))?,
             )?)),
             Conditional::Failed(None) => Err(StoreError::UserGone),
-            Conditional::Failed(Some(old)) => Ok(Err(User::try_from(&old)?)),
+            Conditional::Failed(Some(old)) => Ok(Bumped::Refused(User::try_from(&old)?)),
         }
     }
 
@@ -133,12 +141,12 @@ impl Store {
         };
         // The new hash clears the failure count too: it was proven.
         match self.try_bump(user_id, &set, condition, values).await? {
-            Ok(_) => {}
+            Bumped::Changed(_) => {}
             // The SDK's retry of this very write, whose answer was lost: the
             // new (salted, so unique) hash is already there.
-            Err(old) if old.password_hash == hash => {}
-            Err(old) if old.disabled => return Err(StoreError::AccountDisabled),
-            Err(_) => return Err(StoreError::Conflict),
+            Bumped::Refused(old) if old.password_hash == hash => {}
+            Bumped::Refused(old) if old.disabled => return Err(StoreError::AccountDisabled),
+            Bumped::Refused(_) => return Err(StoreError::Conflict),
         }
         self.sessions.revoke_all(user_id, keep).await
     }

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Builder, Region, SharedHttpClient};
 use aws_smithy_http_client::tls;
-use config::{ConfigError, Env, Source};
+use config::{ConfigError, Source};
 
 /// Connecting to DynamoDB takes milliseconds in a region; a second means down.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -60,14 +60,6 @@ pub fn configure(builder: Builder) -> Builder {
         )
 }
 
-/// A client from the Lambda environment, configured once at cold start:
-/// `AWS_REGION` (required), credentials from `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (read when first needed),
-/// and `AWS_ENDPOINT_URL_DYNAMODB` (else `AWS_ENDPOINT_URL`) when set.
-pub fn from_env() -> Result<Client, ConfigError> {
-    Settings::from_env().map(Settings::client)
-}
-
 /// What the client is built from, read (and checked) apart from building it:
 /// a function reads it at cold start and builds the client on first use,
 /// because building it loads and parses the system CA bundle (the SDK does
@@ -79,11 +71,11 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&Env)
-    }
-
-    /// As [`Settings::from_env`], from any [`Source`] (a map in tests).
+    /// From the Lambda environment (`Env`) or any [`Source`] (a map in
+    /// tests): `AWS_REGION` (required), and `AWS_ENDPOINT_URL_DYNAMODB`
+    /// (else `AWS_ENDPOINT_URL`) when set; credentials are read from
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`
+    /// when first needed.
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
         Ok(Self {
             region: config::required(src, "AWS_REGION")?,

@@ -126,110 +126,135 @@ impl Window<'_> {
         now: u64,
     ) -> Result<Reserved, StoreError> {
         let ends = now.saturating_add(limit.window_secs);
-        let names = HashMap::from([
+        for _ in 0..4 {
+            if let Some(reserved) = self.count(client, limit, now, ends).await? {
+                return Ok(reserved);
+            }
+            // The last window is over: start a new one, unless another
+            // attempt just did (then count in it, above).
+            if let Some(reserved) = self.restart(client, now, ends).await? {
+                return Ok(reserved);
+            }
+        }
+        Err(StoreError::internal("a failure counter kept changing"))
+    }
+
+    /// The names of the counter's attributes in expressions.
+    fn names(&self) -> HashMap<String, String> {
+        HashMap::from([
             ("#count".to_owned(), self.count.to_owned()),
             ("#ends".to_owned(), self.ends.to_owned()),
-        ]);
+        ])
+    }
+
+    /// A session's counter only while the session is live.
+    fn live(&self) -> &'static str {
+        if self.own_item {
+            ""
+        } else {
+            "attribute_exists(sid) AND expires_at > :now AND "
+        }
+    }
+
+    /// Counts in the running window, or starts the first one: one request,
+    /// whichever it is. `None` when the last window is over.
+    async fn count(
+        &self,
+        client: &aws_sdk_dynamodb::Client,
+        limit: Limit,
+        now: u64,
+        ends: u64,
+    ) -> Result<Option<Reserved>, StoreError> {
         let ttl = if self.own_item {
             ", expires_at = if_not_exists(expires_at, :ends)"
         } else {
             ""
         };
-        // A session's counter only while the session is live.
-        let live = if self.own_item {
-            ""
-        } else {
-            "attribute_exists(sid) AND expires_at > :now AND "
+        let result = client
+            .update_item()
+            .table_name(self.table)
+            .set_key(Some(self.key.clone()))
+            .update_expression(format!(
+                "ADD #count :one SET #ends = if_not_exists(#ends, :ends){ttl}"
+            ))
+            .condition_expression(format!(
+                "{}(attribute_not_exists(#ends) OR (#ends > :now AND #count < :max))",
+                self.live()
+            ))
+            .set_expression_attribute_names(Some(self.names()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ends", n(ends))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(limit.max))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let old = match conditional(result)? {
+            Conditional::Written(out) => {
+                let item = out.attributes().ok_or(StoreError::Corrupt("failures"))?;
+                let reservation = Reservation::Reserved {
+                    count: number(item, self.count).unwrap_or(1),
+                    window_ends: number(item, self.ends).unwrap_or(ends),
+                };
+                return Ok(Some(Reserved::Counted(reservation, item.clone())));
+            }
+            Conditional::Failed(old) => old,
         };
-        for _ in 0..4 {
-            // Counts in the running window, or starts the first one: one
-            // request, whichever it is.
-            let result = client
-                .update_item()
-                .table_name(self.table)
-                .set_key(Some(self.key.clone()))
-                .update_expression(format!(
-                    "ADD #count :one SET #ends = if_not_exists(#ends, :ends){ttl}"
-                ))
-                .condition_expression(format!(
-                    "{live}(attribute_not_exists(#ends) OR (#ends > :now AND #count < :max))"
-                ))
-                .set_expression_attribute_names(Some(names.clone()))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":ends", n(ends))
-                .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":max", n(limit.max))
-                .return_values(ReturnValue::AllNew)
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            match conditional(result)? {
-                Conditional::Written(out) => {
-                    let item = out.attributes().ok_or(StoreError::Corrupt("failures"))?;
-                    let reservation = Reservation::Reserved {
-                        count: number(item, self.count).unwrap_or(1),
-                        window_ends: number(item, self.ends).unwrap_or(ends),
-                    };
-                    return Ok(Reserved::Counted(reservation, item.clone()));
-                }
-                Conditional::Failed(old) => {
-                    if self.gone(old.as_ref(), now) {
-                        return Ok(Reserved::Gone);
-                    }
-                    if let Some(old) = &old
-                        && let Some(ends) = number(old, self.ends).filter(|e| *e > now)
-                    {
-                        return Ok(Reserved::Counted(
-                            Reservation::Limited {
-                                retry_after: ends - now,
-                            },
-                            old.clone(),
-                        ));
-                    }
-                }
-            }
-            // The last window is over: start a new one, unless another
-            // attempt just did (then count in it, above).
-            let result = client
-                .update_item()
-                .table_name(self.table)
-                .set_key(Some(self.key.clone()))
-                .update_expression(format!(
-                    "SET #count = :one, #ends = :ends{}",
-                    if self.own_item {
-                        ", expires_at = :ends"
-                    } else {
-                        ""
-                    }
-                ))
-                .condition_expression(format!(
-                    "{live}(attribute_not_exists(#ends) OR #ends <= :now)"
-                ))
-                .set_expression_attribute_names(Some(names.clone()))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":ends", n(ends))
-                .expression_attribute_values(":now", n(now))
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            match conditional(result)? {
-                Conditional::Written(out) => {
-                    let item = out.attributes().cloned().unwrap_or_default();
-                    let reservation = Reservation::Reserved {
-                        count: 1,
-                        window_ends: ends,
-                    };
-                    return Ok(Reserved::Counted(reservation, item));
-                }
-                Conditional::Failed(old) if self.gone(old.as_ref(), now) => {
-                    return Ok(Reserved::Gone);
-                }
-                Conditional::Failed(_) => {}
-            }
+        if self.gone(old.as_ref(), now) {
+            return Ok(Some(Reserved::Gone));
         }
-        Err(StoreError::internal("a failure counter kept changing"))
+        Ok(old.and_then(|old| {
+            let ends = number(&old, self.ends).filter(|e| *e > now)?;
+            let limited = Reservation::Limited {
+                retry_after: ends - now,
+            };
+            Some(Reserved::Counted(limited, old))
+        }))
+    }
+
+    /// Starts a new window with this attempt, if the last one is over.
+    /// `None` when another attempt started it first.
+    async fn restart(
+        &self,
+        client: &aws_sdk_dynamodb::Client,
+        now: u64,
+        ends: u64,
+    ) -> Result<Option<Reserved>, StoreError> {
+        let ttl = if self.own_item {
+            ", expires_at = :ends"
+        } else {
+            ""
+        };
+        let result = client
+            .update_item()
+            .table_name(self.table)
+            .set_key(Some(self.key.clone()))
+            .update_expression(format!("SET #count = :one, #ends = :ends{ttl}"))
+            .condition_expression(format!(
+                "{}(attribute_not_exists(#ends) OR #ends <= :now)",
+                self.live()
+            ))
+            .set_expression_attribute_names(Some(self.names()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ends", n(ends))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        Ok(match conditional(result)? {
+            Conditional::Written(out) => {
+                let item = out.attributes().cloned().unwrap_or_default();
+                let reservation = Reservation::Reserved {
+                    count: 1,
+                    window_ends: ends,
+                };
+                Some(Reserved::Counted(reservation, item))
+            }
+            Conditional::Failed(old) if self.gone(old.as_ref(), now) => Some(Reserved::Gone),
+            Conditional::Failed(_) => None,
+        })
     }
 
     /// Gives one reservation back: only into the window it was taken from

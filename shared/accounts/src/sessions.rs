@@ -55,6 +55,26 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session of `user`, started at `now` by a login.
+    fn new(user: &User, start: &SessionStart<'_>, now: u64) -> Self {
+        Self {
+            user_id: user.user_id.clone(),
+            sid: uuid::Uuid::new_v4().simple().to_string(),
+            roles: user.roles.clone(),
+            user_version: user.version,
+            generation: 0,
+            rotated_at: now,
+            created_at: now,
+            expires_at: now.saturating_add(start.max_lifetime_secs),
+            user_agent: start.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
+            source_ip: start.source_ip.map(|ip| truncate(ip, MAX_SOURCE_IP)),
+            auth: Authentication {
+                time: now,
+                methods: start.amr.iter().map(|m| (*m).to_owned()).collect(),
+            },
+        }
+    }
+
     /// The grant that signs this session's current refresh token.
     pub fn grant(&self) -> RefreshGrant<'_> {
         RefreshGrant {
@@ -120,7 +140,7 @@ pub enum Refusal {
 
 impl Store {
     /// Starts a session for `user` at login, after
-    /// [`crate::Users::begin_login`] and a verified password: one transaction
+    /// [`crate::Users::count_login`] and a verified password: one transaction
     /// that writes the session and clears the attempt count (and stores
     /// `rehashed`, a hash of the password with today's parameters, when the
     /// stored one had others). It is conditioned on the user being exactly
@@ -136,90 +156,15 @@ impl Store {
         start: SessionStart<'_>,
         now: u64,
     ) -> Result<Started, StoreError> {
-        let session = Session {
-            user_id: user.user_id.clone(),
-            sid: uuid::Uuid::new_v4().simple().to_string(),
-            roles: user.roles.clone(),
-            user_version: user.version,
-            generation: 0,
-            rotated_at: now,
-            created_at: now,
-            expires_at: now.saturating_add(start.max_lifetime_secs),
-            user_agent: start.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
-            source_ip: start.source_ip.map(|ip| truncate(ip, MAX_SOURCE_IP)),
-            auth: Authentication {
-                time: now,
-                methods: start.amr.iter().map(|m| (*m).to_owned()).collect(),
-            },
-        };
-        let mut put = Put::builder()
-            .table_name(&self.sessions.table)
-            .item("user_id", s(session.user_id.as_str()))
-            .item("sid", s(session.sid.as_str()))
-            .item("roles", list(&session.roles))
-            .item("user_version", n(session.user_version))
-            .item("gen", n(0))
-            .item("rotated_at", n(now))
-            .item("created_at", n(now))
-            .item("expires_at", n(session.expires_at))
-            .item("auth_time", n(now))
-            .item("amr", list(&session.auth.methods))
-            .condition_expression("attribute_not_exists(sid)");
-        if let Some(ua) = &session.user_agent {
-            put = put.item("user_agent", s(ua.as_str()));
-        }
-        if let Some(ip) = &session.source_ip {
-            put = put.item("source_ip", s(ip.as_str()));
-        }
-        // A login from a device the user already used is not subject to the
-        // account lockout, and leaves the account's count alone (it belongs
-        // to unknown devices); any other login clears it.
-        let (mut set, lock) = if start.trusted_device {
-            ("SET last_device_login = :now".to_owned(), "")
-        } else {
-            (
-                "SET failed_logins = :zero, failed_since = :zero".to_owned(),
-                " AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
-            )
-        };
-        // A user item written without a version (by hand) reads as version 0.
-        let version = if user.version == 0 {
-            "(attribute_not_exists(version) OR version = :version)"
-        } else {
-            "version = :version"
-        };
-        let mut reset = Update::builder()
-            .table_name(&self.users.table)
-            .key("pk", user_key(&user.user_id))
-            .condition_expression(format!(
-                "attribute_exists(pk) AND {version} \
-                 AND (attribute_not_exists(disabled) OR disabled = :false){lock}"
-            ))
-            .expression_attribute_values(":version", n(user.version))
-            .expression_attribute_values(
-                ":false",
-                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
-            )
-            .expression_attribute_values(":now", n(now))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if let Some(hash) = start.rehashed {
-            set.push_str(", password_hash = :hash");
-            reset = reset.expression_attribute_values(":hash", s(hash));
-        }
-        if !start.trusted_device {
-            reset = reset.expression_attribute_values(":zero", n(0));
-        }
-        let reset = reset
-            .update_expression(set)
-            .build()
-            .map_err(StoreError::internal)?;
-        let put = put.build().map_err(StoreError::internal)?;
+        let session = Session::new(user, &start, now);
+        let put = self.put_session(&session)?;
+        let update = self.login_update(user, &start, now)?;
         let result = self
             .users
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(reset).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
             // The SDK's retry of a transaction whose answer was lost is then
             // recognised as the same one, not refused (the session exists).
             .client_request_token(&session.sid)
@@ -246,6 +191,82 @@ impl Store {
         } else {
             Ok(Started::UserChanged(now_user))
         }
+    }
+
+    /// The new session's item, on the condition that its id is new.
+    fn put_session(&self, session: &Session) -> Result<Put, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.sessions.table)
+            .item("user_id", s(session.user_id.as_str()))
+            .item("sid", s(session.sid.as_str()))
+            .item("roles", list(&session.roles))
+            .item("user_version", n(session.user_version))
+            .item("gen", n(session.generation))
+            .item("rotated_at", n(session.rotated_at))
+            .item("created_at", n(session.created_at))
+            .item("expires_at", n(session.expires_at))
+            .item("auth_time", n(session.auth.time))
+            .item("amr", list(&session.auth.methods))
+            .condition_expression("attribute_not_exists(sid)");
+        if let Some(ua) = &session.user_agent {
+            put = put.item("user_agent", s(ua.as_str()));
+        }
+        if let Some(ip) = &session.source_ip {
+            put = put.item("source_ip", s(ip.as_str()));
+        }
+        put.build().map_err(StoreError::internal)
+    }
+
+    /// What a login writes to its user, on the condition that the user is
+    /// the one the login read: the same version, not disabled, and (for an
+    /// unknown device) not locked. A login from a device the user already
+    /// used is not subject to the account lockout and leaves the account's
+    /// count alone (it belongs to unknown devices); any other clears it.
+    fn login_update(
+        &self,
+        user: &User,
+        start: &SessionStart<'_>,
+        now: u64,
+    ) -> Result<Update, StoreError> {
+        let (mut set, lock) = if start.trusted_device {
+            ("SET last_device_login = :now".to_owned(), "")
+        } else {
+            (
+                "SET failed_logins = :zero, failed_since = :zero".to_owned(),
+                " AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
+            )
+        };
+        // A user item written without a version (by hand) reads as version 0.
+        let version = if user.version == 0 {
+            "(attribute_not_exists(version) OR version = :version)"
+        } else {
+            "version = :version"
+        };
+        let mut update = Update::builder()
+            .table_name(&self.users.table)
+            .key("pk", user_key(&user.user_id))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND {version} \
+                 AND (attribute_not_exists(disabled) OR disabled = :false){lock}"
+            ))
+            .expression_attribute_values(":version", n(user.version))
+            .expression_attribute_values(
+                ":false",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+            )
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(hash) = start.rehashed {
+            set.push_str(", password_hash = :hash");
+            update = update.expression_attribute_values(":hash", s(hash));
+        }
+        if !start.trusted_device {
+            update = update.expression_attribute_values(":zero", n(0));
+        }
+        update
+            .update_expression(set)
+            .build()
+            .map_err(StoreError::internal)
     }
 
     /// Records that the user just proved `auth` in session `sid` (a

@@ -58,7 +58,7 @@ impl Username {
 const NO_USER: &str = "none";
 
 /// A stored user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct User {
     /// Stable id, the `sub` of every token.
     pub user_id: String,
@@ -93,26 +93,6 @@ pub struct User {
 }
 
 impl User {
-    /// A user with nothing set: what an unknown username's failure is
-    /// recorded against (with an id no user has).
-    fn placeholder() -> Self {
-        Self {
-            user_id: String::new(),
-            username: String::new(),
-            password_hash: String::new(),
-            roles: Vec::new(),
-            created_at: 0,
-            disabled: false,
-            deleting: false,
-            password_set_by: None,
-            version: 0,
-            failed_logins: 0,
-            failed_since: 0,
-            locked_until: 0,
-            last_attempt: 0,
-        }
-    }
-
     /// Seconds the account stays locked, if it is locked at `now`.
     pub fn locked_for(&self, now: u64) -> Option<u64> {
         (self.locked_until > now).then(|| self.locked_until - now)
@@ -197,14 +177,7 @@ impl Users {
             password_hash,
             roles: roles.to_vec(),
             created_at: now,
-            disabled: false,
-            deleting: false,
-            password_set_by: None,
-            version: 0,
-            failed_logins: 0,
-            failed_since: 0,
-            locked_until: 0,
-            last_attempt: 0,
+            ..User::default()
         };
         let claim = Put::builder()
             .table_name(&self.table)
@@ -284,30 +257,30 @@ impl Users {
 
     /// Counts a login attempt for `username` before its password is
     /// checked, and returns the user: the username's claim, then
-    /// [`Users::begin_attempt`]. Two requests, for an unknown user too (its
+    /// [`Users::count_attempt`]. Two requests, for an unknown user too (its
     /// attempt is made against an id no user has), so that the time to
     /// answer does not tell known usernames from unknown ones.
-    pub async fn begin_login(
+    pub async fn count_login(
         &self,
         username: &Username,
         policy: LockoutPolicy,
         now: u64,
     ) -> Result<Attempt, StoreError> {
         let id = self.user_id_of(username).await?;
-        self.begin_login_for(id.as_deref(), policy, now).await
+        self.count_login_for(id.as_deref(), policy, now).await
     }
 
-    /// [`Users::begin_login`] after the username's claim was read: `id` is
+    /// [`Users::count_login`] after the username's claim was read: `id` is
     /// the user it names, if any. An unknown user's attempt is made against
     /// an id no user has, so it costs the same request.
-    pub async fn begin_login_for(
+    pub async fn count_login_for(
         &self,
         id: Option<&str>,
         policy: LockoutPolicy,
         now: u64,
     ) -> Result<Attempt, StoreError> {
         let attempt = self
-            .begin_attempt(id.unwrap_or(NO_USER), policy, now)
+            .count_attempt(id.unwrap_or(NO_USER), policy, now)
             .await?;
         Ok(if id.is_some() {
             attempt
@@ -325,7 +298,7 @@ impl Users {
     /// success clears the count ([`crate::Store::start_session`],
     /// [`Users::clear_failures`]); a failure may start or lock the window
     /// ([`Users::record_login_failure`]).
-    pub async fn begin_attempt(
+    async fn count_attempt(
         &self,
         user_id: &str,
         policy: LockoutPolicy,
@@ -433,7 +406,7 @@ impl Users {
         }
     }
 
-    /// Records that the attempt [`Users::begin_attempt`] counted for `user`
+    /// Records that the attempt [`Users::count_attempt`] counted for `user`
     /// had a wrong password, and returns `Some(locked_until)` when it locks
     /// the account. The attempt is already counted; this starts the window
     /// (first failure), restarts a stale one, locks (the failure that
@@ -451,7 +424,7 @@ impl Users {
     ) -> Result<Option<u64>, StoreError> {
         let unknown = User {
             user_id: NO_USER.to_owned(),
-            ..User::placeholder()
+            ..User::default()
         };
         let user = user.unwrap_or(&unknown);
         let stale = user.failed_since > 0 && user.failed_since + policy.lockout_secs <= now;

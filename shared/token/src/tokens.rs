@@ -410,10 +410,6 @@ pub struct RefreshIssuer {
 }
 
 impl RefreshIssuer {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&Env)
-    }
-
     /// The keys it holds, for [`crate::ensure_distinct`].
     pub fn held_keys(&self) -> Vec<HeldKey> {
         vec![(self.signer.key.var, self.signer.key.kid.clone())]
@@ -468,10 +464,6 @@ pub struct RefreshVerifier {
 }
 
 impl RefreshVerifier {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&Env)
-    }
-
     /// The keys it holds, for [`crate::ensure_distinct`].
     pub fn held_keys(&self) -> Vec<HeldKey> {
         self.verifier.keys.held()
@@ -578,10 +570,6 @@ pub struct DeviceTokens {
 }
 
 impl DeviceTokens {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&Env)
-    }
-
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
         let mut verifier = Verifier::from_source(src, REFRESH)?;
         verifier.use_ = TokenUse::Device;
