@@ -11,7 +11,7 @@
 //!
 //! So with `AUTHZ_RULES` set a policy names exactly the request's method ARN
 //! ([`exact`]): Allow when the rules allow the request, else Deny. A cached
-//! answer then only ever serves that ARN, and the README says to key REST
+//! answer then only ever serves that ARN, and docs/deploy.md says to key REST
 //! caching by route (REQUEST identity sources `context.httpMethod`,
 //! `context.resourcePath`) or turn it off (TOKEN). Without rules every route
 //! is allowed to any valid token, so the policy covers the stage
