@@ -1,5 +1,8 @@
-//! The token crate as the functions use it, and the promise that it stays
-//! pure: no AWS SDK and no async runtime in its dependency tree.
+//! What each crate may link, checked on the real dependency trees
+//! (`cargo tree`): the token crate stays pure (no AWS SDK, no async
+//! runtime), the authorizer, jwks and me link no AWS SDK, and only the
+//! functions that keep state link the DynamoDB SDK. Plus the token crate as
+//! the functions use it.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -35,10 +38,11 @@ fn authorizer_config_verifies_what_the_login_config_issues() {
     );
 }
 
-#[test]
-fn token_crate_links_no_aws_crate_and_no_tokio() {
+/// The crates `package` links in normal builds, one name per line
+/// (`name vX.Y.Z`).
+fn tree(package: &str) -> Vec<String> {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "-p", "token", "-e", "normal", "--prefix", "none"])
+        .args(["tree", "-p", package, "-e", "normal", "--prefix", "none"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo tree runs");
@@ -48,10 +52,59 @@ fn token_crate_links_no_aws_crate_and_no_tokio() {
         String::from_utf8_lossy(&out.stderr)
     );
     let tree = String::from_utf8(out.stdout).unwrap();
-    assert!(tree.starts_with("token "), "unexpected tree output: {tree}");
-    let offenders: Vec<&str> = tree
-        .lines()
-        .filter(|l| l.starts_with("aws-") || l.starts_with("tokio "))
-        .collect();
+    assert!(
+        tree.starts_with(&format!("{package} ")),
+        "unexpected tree output: {tree}"
+    );
+    tree.lines().map(str::to_owned).collect()
+}
+
+fn links(tree: &[String], prefix: &str) -> Vec<String> {
+    tree.iter()
+        .filter(|l| l.starts_with(prefix))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn token_crate_links_no_aws_crate_and_no_tokio() {
+    let tree = tree("token");
+    let mut offenders = links(&tree, "aws-");
+    offenders.extend(links(&tree, "tokio "));
     assert!(offenders.is_empty(), "token depends on {offenders:?}");
+}
+
+#[test]
+fn the_stateless_functions_link_no_aws_sdk() {
+    // The authorizer only verifies; jwks serves documents rendered at cold
+    // start; me reads what the authorizer passed on.
+    for function in ["authorizer", "jwks", "me"] {
+        let tree = tree(function);
+        let sdk: Vec<String> = ["aws-sdk-", "aws-config", "aws-smithy", "aws-runtime"]
+            .iter()
+            .flat_map(|p| links(&tree, p))
+            .collect();
+        assert!(sdk.is_empty(), "{function} links {sdk:?}");
+        assert!(
+            links(&tree, "accounts ").is_empty(),
+            "{function} links the store"
+        );
+    }
+}
+
+#[test]
+fn only_the_functions_that_keep_state_link_dynamodb() {
+    for (function, needs) in [
+        ("register", true),
+        ("login", true),
+        ("refresh", true),
+        ("logout", true),
+        ("account", true),
+        ("authorizer", false),
+        ("jwks", false),
+        ("me", false),
+    ] {
+        let links_it = !links(&tree(function), "aws-sdk-dynamodb ").is_empty();
+        assert_eq!(links_it, needs, "{function}");
+    }
 }
