@@ -153,6 +153,14 @@ expire). A role is 1 to 64 characters of A-Z a-z 0-9 _ . : -.")]
         username: Username,
     },
 
+    /// Clear the account's failure count and lock: unknown devices may log
+    /// in again at once.
+    Unlock {
+        /// The user.
+        #[arg(value_parser = parse_username)]
+        username: Username,
+    },
+
     /// Set a user's password from standard input; every session ends.
     #[command(long_about = "\
 Set a user's password, read from standard input (one line), after the same

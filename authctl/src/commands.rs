@@ -26,6 +26,7 @@ pub(crate) async fn run(
             UsersCommand::SetRoles { username, roles } => set_roles(ctx, username, roles).await,
             UsersCommand::Disable { username } => disable(ctx, username).await,
             UsersCommand::Enable { username } => enable(ctx, username).await,
+            UsersCommand::Unlock { username } => unlock(ctx, username).await,
             UsersCommand::SetPassword { username } => set_password(ctx, username, io).await,
             UsersCommand::Delete { username } => delete(ctx, username).await,
         },
@@ -189,6 +190,24 @@ async fn disable(ctx: &Context, username: &Username) -> Result<Report, Failure> 
             "disabled": true,
             "sessions_ended": ended,
         }),
+    })
+}
+
+async fn unlock(ctx: &Context, username: &Username) -> Result<Report, Failure> {
+    let user = find(ctx, username).await?;
+    let now = token::unix_now();
+    if !or_fail(ctx.store.users.unlock(&user.user_id).await, ctx).await? {
+        return Err(Failure::not_found(format!("no user {}", username.as_str())));
+    }
+    let user = User {
+        failed_logins: 0,
+        failed_since: 0,
+        locked_until: 0,
+        ..user
+    };
+    Ok(Report {
+        text: format!("unlocked {}\n", user.username),
+        json: user_json(&user, None, now),
     })
 }
 

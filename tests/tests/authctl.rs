@@ -1132,3 +1132,38 @@ async fn missing_credentials_or_region_say_how_to_configure_them() {
     .await;
     ran.expect(NOT_FOUND);
 }
+
+#[tokio::test]
+async fn unlock_clears_the_lockout_so_unknown_devices_log_in_again() {
+    let ctx = Ctx::new().await;
+    create(&ctx, "ulla", &[]).await;
+    let name = accounts::Username::parse("ulla").unwrap();
+    let users = &ctx.store.users;
+    let policy = ctx.policies.lockout;
+    // Five failed logins lock the account for unknown devices.
+    for _ in 0..policy.max_failures {
+        let accounts::Attempt::Proceed(read) =
+            users.count_login(&name, policy, now()).await.unwrap()
+        else {
+            panic!("counted");
+        };
+        users
+            .record_login_failure(Some(&read), policy, now())
+            .await
+            .unwrap();
+    }
+    let refused = users.count_login(&name, policy, now()).await.unwrap();
+    assert!(
+        matches!(refused, accounts::Attempt::Locked { .. }),
+        "{refused:?}"
+    );
+    let ran = lib(&ctx, &["users", "unlock", "ulla", "--json"], "").await;
+    assert_eq!(ran.expect(DONE).json()["locked_until"], Value::Null);
+    let counted = users.count_login(&name, policy, now()).await.unwrap();
+    assert!(
+        matches!(counted, accounts::Attempt::Proceed(_)),
+        "{counted:?}"
+    );
+    let missing = lib(&ctx, &["users", "unlock", "nobody"], "").await;
+    assert_eq!(missing.code, 3, "not found");
+}

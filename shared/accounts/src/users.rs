@@ -478,6 +478,27 @@ impl Users {
     }
 }
 
+impl Users {
+    /// Clears the account's failure count and lock (an operator's unlock):
+    /// unknown devices may log in again at once. `false` when there is no
+    /// such user.
+    pub async fn unlock(&self, user_id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", user_key(user_id))
+            .update_expression(
+                "SET failed_logins = :zero, failed_since = :zero, locked_until = :zero",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        Ok(matches!(conditional(result)?, Conditional::Written(_)))
+    }
+}
+
 /// True when `item`'s string attribute `name` is `value`: how a retried
 /// write recognises what its own lost first attempt wrote.
 fn holds(item: &Item, name: &str, value: &str) -> bool {
