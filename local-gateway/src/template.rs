@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_yaml_ng::Value;
+use serde_yaml_ng::{Mapping, Value};
 
 /// Why the template could not be read as an API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,22 +124,8 @@ impl Eval<'_> {
                 Some(Value::Bool(self.value(a)? == self.value(b)?))
             }
             "Not" => Some(Value::Bool(!self.truth(args().first()?)?)),
-            "And" => Some(Value::Bool(
-                args()
-                    .iter()
-                    .map(|c| self.truth(c))
-                    .collect::<Option<Vec<_>>>()?
-                    .into_iter()
-                    .all(|b| b),
-            )),
-            "Or" => Some(Value::Bool(
-                args()
-                    .iter()
-                    .map(|c| self.truth(c))
-                    .collect::<Option<Vec<_>>>()?
-                    .into_iter()
-                    .any(|b| b),
-            )),
+            "And" => Some(Value::Bool(self.truths(args())?.into_iter().all(|b| b))),
+            "Or" => Some(Value::Bool(self.truths(args())?.into_iter().any(|b| b))),
             "Condition" => Some(Value::Bool(self.condition(arg.as_str()?)?)),
             "Split" => {
                 let [sep, text] = args() else { return None };
@@ -214,6 +200,12 @@ impl Eval<'_> {
 
     fn truth(&self, v: &Value) -> Option<bool> {
         self.value(v)?.as_bool()
+    }
+
+    /// The truth of each of `conditions` (the operands of `And`, `Or`);
+    /// `None` when one cannot be decided.
+    fn truths(&self, conditions: &[Value]) -> Option<Vec<bool>> {
+        conditions.iter().map(|c| self.truth(c)).collect()
     }
 }
 
@@ -376,16 +368,47 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
         .get("Resources")
         .and_then(Value::as_mapping)
         .ok_or_else(|| TemplateError::Invalid("no Resources".into()))?;
-    let of_type = |ty: &'static str| {
-        resources
-            .iter()
-            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
-            .filter_map(|(k, r)| Some((k.as_str()?, r)))
-    };
+    let carried_by = carried_by(resources);
+    let eval = context(&t, &carried_by, env);
+    let (api_id, api) = of_type(resources, HTTP_API)
+        .next()
+        .ok_or(TemplateError::NoApi)?;
+    let props = api.get("Properties");
+    let body = props.and_then(|p| p.get("DefinitionBody"));
+    let binaries = binaries(resources);
+    let authorizers = Authorizers::of_api(props, body, &eval, &carried_by, &binaries);
+    let mut routes = event_routes(resources, api_id, &binaries, &authorizers)?;
+    routes.extend(body_routes(body, &eval, &binaries, &authorizers)?);
+    Ok(Api {
+        routes,
+        cors: cors(props, &eval),
+    })
+}
 
-    // Parameter values: the function variable that carries each, else its default.
-    let mut carried_by: BTreeMap<String, String> = BTreeMap::new();
-    for (_, f) in of_type("AWS::Serverless::Function") {
+/// The resource type of a function.
+const FUNCTION: &str = "AWS::Serverless::Function";
+/// The resource type of the HTTP API (the first one is the API served).
+const HTTP_API: &str = "AWS::Serverless::HttpApi";
+
+/// The template's resources of type `ty`, with their logical ids, in the
+/// template's order.
+fn of_type<'t>(
+    resources: &'t Mapping,
+    ty: &'static str,
+) -> impl Iterator<Item = (&'t str, &'t Value)> {
+    resources
+        .iter()
+        .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
+        .filter_map(|(k, r)| Some((k.as_str()?, r)))
+}
+
+/// Which function variable carries each parameter (`JWT_ISSUER: !Ref
+/// JwtIssuer` maps `JwtIssuer` to `JWT_ISSUER`): the parameter takes that
+/// variable's value, and an error about the parameter names the variable
+/// to set.
+fn carried_by(resources: &Mapping) -> BTreeMap<String, String> {
+    let mut carried_by = BTreeMap::new();
+    for (_, f) in of_type(resources, FUNCTION) {
         let vars = f
             .get("Properties")
             .and_then(|p| p.get("Environment"))
@@ -399,8 +422,24 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
             }
         }
     }
+    carried_by
+}
+
+/// What stands for the conditions of a template that declares none: no
+/// condition is found in it, as in an empty `Conditions`.
+static NO_CONDITIONS: Value = Value::Null;
+
+/// The context the template's intrinsics and conditions are evaluated in:
+/// each parameter's value (from `env`, through the variable that carries
+/// it, else the parameter's `Default`; with neither it has none) and the
+/// template's `Conditions`.
+fn context<'t>(
+    template: &'t Value,
+    carried_by: &BTreeMap<String, String>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Eval<'t> {
     let mut params = HashMap::new();
-    for (name, p) in t
+    for (name, p) in template
         .get("Parameters")
         .and_then(Value::as_mapping)
         .into_iter()
@@ -413,32 +452,17 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
             params.insert(name.to_owned(), v);
         }
     }
-    let no_conditions = Value::Mapping(Default::default());
-    let eval = Eval {
+    Eval {
         params,
-        conditions: t.get("Conditions").unwrap_or(&no_conditions),
-    };
+        conditions: template.get("Conditions").unwrap_or(&NO_CONDITIONS),
+    }
+}
 
-    let (api_id, api) = of_type("AWS::Serverless::HttpApi")
-        .next()
-        .ok_or(TemplateError::NoApi)?;
-    let props = api.get("Properties");
-    let auth = props.and_then(|p| p.get("Auth"));
-    let default_authorizer = auth
-        .and_then(|a| a.get("DefaultAuthorizer"))
-        .and_then(Value::as_str);
-    let authorizers = auth
-        .and_then(|a| a.get("Authorizers"))
-        .and_then(Value::as_mapping);
-    let body = props.and_then(|p| p.get("DefinitionBody"));
-    // The body's own authorizers (`x-amazon-apigateway-authorizer`), each
-    // possibly under a condition.
-    let schemes = body
-        .and_then(|b| b.get("components"))
-        .and_then(|c| c.get("securitySchemes"))
-        .and_then(|s| eval.chosen(s))
-        .and_then(Value::as_mapping);
-    let binaries: HashMap<&str, String> = of_type("AWS::Serverless::Function")
+/// The binary each function is built as (`Metadata.BuildProperties.Binary`,
+/// else its logical id in lower case), by logical id: what serves a route
+/// or decides as a Lambda authorizer.
+fn binaries(resources: &Mapping) -> HashMap<&str, String> {
+    of_type(resources, FUNCTION)
         .map(|(id, f)| {
             let binary = f
                 .get("Metadata")
@@ -448,93 +472,201 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
                 .map_or_else(|| id.to_ascii_lowercase(), str::to_owned);
             (id, binary)
         })
-        .collect();
-    let guard_of = |name: &str| -> Result<Guard, TemplateError> {
+        .collect()
+}
+
+/// The authorizers a route of the API may name: those of its
+/// `Auth.Authorizers`, and the body's own (`x-amazon-apigateway-authorizer`
+/// in `components.securitySchemes`); a route that names none has
+/// `Auth.DefaultAuthorizer`. An authorizer is read when a route names it,
+/// so one that no route uses is never checked.
+struct Authorizers<'a> {
+    default: Option<&'a str>,
+    /// `Auth.Authorizers`.
+    declared: Option<&'a Mapping>,
+    /// The body's `securitySchemes`, once the `If` around them is taken.
+    schemes: Option<&'a Mapping>,
+    eval: &'a Eval<'a>,
+    carried_by: &'a BTreeMap<String, String>,
+    binaries: &'a HashMap<&'a str, String>,
+}
+
+impl<'a> Authorizers<'a> {
+    /// The authorizers of the API of properties `props`, whose
+    /// `DefinitionBody` is `body`.
+    fn of_api(
+        props: Option<&'a Value>,
+        body: Option<&'a Value>,
+        eval: &'a Eval<'a>,
+        carried_by: &'a BTreeMap<String, String>,
+        binaries: &'a HashMap<&'a str, String>,
+    ) -> Self {
+        let auth = props.and_then(|p| p.get("Auth"));
+        Authorizers {
+            default: auth
+                .and_then(|a| a.get("DefaultAuthorizer"))
+                .and_then(Value::as_str),
+            declared: auth
+                .and_then(|a| a.get("Authorizers"))
+                .and_then(Value::as_mapping),
+            schemes: body
+                .and_then(|b| b.get("components"))
+                .and_then(|c| c.get("securitySchemes"))
+                .and_then(|s| eval.chosen(s))
+                .and_then(Value::as_mapping),
+            eval,
+            carried_by,
+            binaries,
+        }
+    }
+
+    /// Who guards a route whose authorizer is `named`, or the default one
+    /// when it names none; open when there is neither.
+    fn guard(&self, named: Option<&str>) -> Result<Guard, TemplateError> {
+        match named.or(self.default) {
+            Some(name) => self.named(name),
+            None => Ok(Guard::None),
+        }
+    }
+
+    /// The guard of the authorizer `name`: open for `NONE`, else one of
+    /// `Auth.Authorizers`, else one of the body's schemes.
+    fn named(&self, name: &str) -> Result<Guard, TemplateError> {
         if name == "NONE" {
             return Ok(Guard::None);
         }
-        let Some(a) = authorizers.and_then(|m| m.get(name)) else {
-            let scheme = schemes
-                .and_then(|m| m.get(name))
-                .and_then(|s| eval.chosen(s))
-                .and_then(|s| s.get("x-amazon-apigateway-authorizer"))
-                .ok_or_else(|| TemplateError::Invalid(format!("no authorizer {name}")))?;
-            let kind = scheme.get("type").and_then(Value::as_str);
-            return match scheme.get("jwtConfiguration") {
-                Some(config) if kind.is_some_and(|k| k.eq_ignore_ascii_case("jwt")) => {
-                    let source = scheme.get("identitySource");
-                    jwt_guard(name, source, config, &eval, &carried_by)
-                }
-                _ => Err(TemplateError::Invalid(format!(
-                    "authorizer {name}: of the OpenAPI body's authorizers the local gateway plays JWT ones only"
-                ))),
-            };
-        };
+        match self.declared.and_then(|m| m.get(name)) {
+            Some(a) => self.declared_guard(name, a),
+            None => self.scheme_guard(name),
+        }
+    }
+
+    /// The guard of `Auth.Authorizers.<name>` (`a`): API Gateway's JWT
+    /// authorizer when it has a `JwtConfiguration`, else a Lambda
+    /// authorizer, whose `FunctionArn` must be a function of the template.
+    fn declared_guard(&self, name: &str, a: &Value) -> Result<Guard, TemplateError> {
         if let Some(config) = a.get("JwtConfiguration") {
-            return jwt_guard(name, a.get("IdentitySource"), config, &eval, &carried_by);
+            return jwt_guard(
+                name,
+                a.get("IdentitySource"),
+                config,
+                self.eval,
+                self.carried_by,
+            );
         }
         let function = a
             .get("FunctionArn")
             .and_then(get_att_target)
-            .and_then(|id| binaries.get(id.as_str()).cloned())
+            .and_then(|id| self.binaries.get(id.as_str()).cloned())
             .ok_or_else(|| {
                 TemplateError::Invalid(format!(
                     "authorizer {name} is not a function of the template"
                 ))
             })?;
         Ok(Guard::Lambda { function })
-    };
+    }
 
+    /// The guard of the body's security scheme `name`, which exists only
+    /// when its condition holds: of those the local gateway plays JWT
+    /// authorizers (`type: jwt` with a `jwtConfiguration`) only.
+    fn scheme_guard(&self, name: &str) -> Result<Guard, TemplateError> {
+        let scheme = self
+            .schemes
+            .and_then(|m| m.get(name))
+            .and_then(|s| self.eval.chosen(s))
+            .and_then(|s| s.get("x-amazon-apigateway-authorizer"))
+            .ok_or_else(|| TemplateError::Invalid(format!("no authorizer {name}")))?;
+        let kind = scheme.get("type").and_then(Value::as_str);
+        match scheme.get("jwtConfiguration") {
+            Some(config) if kind.is_some_and(|k| k.eq_ignore_ascii_case("jwt")) => {
+                let source = scheme.get("identitySource");
+                jwt_guard(name, source, config, self.eval, self.carried_by)
+            }
+            _ => Err(TemplateError::Invalid(format!(
+                "authorizer {name}: of the OpenAPI body's authorizers the local gateway plays JWT ones only"
+            ))),
+        }
+    }
+}
+
+/// The routes of the functions' `HttpApi` events on the API `api_id`, in
+/// the template's order (an event on another API is not one of its routes).
+fn event_routes(
+    resources: &Mapping,
+    api_id: &str,
+    binaries: &HashMap<&str, String>,
+    authorizers: &Authorizers<'_>,
+) -> Result<Vec<Route>, TemplateError> {
     let mut routes = Vec::new();
-    for (id, f) in of_type("AWS::Serverless::Function") {
+    for (id, f) in of_type(resources, FUNCTION) {
         let events = f
             .get("Properties")
             .and_then(|p| p.get("Events"))
             .and_then(Value::as_mapping);
         for (_, e) in events.into_iter().flatten() {
-            if e.get("Type").and_then(Value::as_str) != Some("HttpApi") {
-                continue;
+            if let Some(route) = event_route(id, e, api_id, binaries, authorizers)? {
+                routes.push(route);
             }
-            let p = e.get("Properties");
-            let on_api = p
-                .and_then(|p| p.get("ApiId"))
-                .and_then(intrinsic)
-                .and_then(|(_, target)| target.as_str())
-                == Some(api_id);
-            if !on_api {
-                continue;
-            }
-            let field = |k: &str| p.and_then(|p| p.get(k)).and_then(Value::as_str);
-            let (Some(path), Some(method)) = (field("Path"), field("Method")) else {
-                return Err(TemplateError::Invalid(format!(
-                    "{id}: an HttpApi event needs Path and Method"
-                )));
-            };
-            let named = p
-                .and_then(|p| p.get("Auth"))
-                .and_then(|a| a.get("Authorizer"))
-                .and_then(Value::as_str);
-            let guard = match named.or(default_authorizer) {
-                Some(name) => guard_of(name)?,
-                None => Guard::None,
-            };
-            routes.push(Route {
-                method: method.to_ascii_uppercase(),
-                path: path.to_owned(),
-                function: binaries.get(id).cloned().unwrap_or_default(),
-                guard,
-            });
         }
     }
+    Ok(routes)
+}
 
-    // Routes of the body itself: its Lambda integrations, guarded by the
-    // first authorizer their `security` names, else by the default one (as
-    // SAM sets it). A path or method under a condition that does not hold
-    // is not served.
+/// The route of the function `id`'s event `e`, if it is an `HttpApi` event
+/// on the API `api_id`: its `Path` and `Method` (both required), served by
+/// the function, guarded by the authorizer its `Auth.Authorizer` names or
+/// else by the default one.
+fn event_route(
+    id: &str,
+    e: &Value,
+    api_id: &str,
+    binaries: &HashMap<&str, String>,
+    authorizers: &Authorizers<'_>,
+) -> Result<Option<Route>, TemplateError> {
+    if e.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+        return Ok(None);
+    }
+    let p = e.get("Properties");
+    let on_api = p
+        .and_then(|p| p.get("ApiId"))
+        .and_then(intrinsic)
+        .and_then(|(_, target)| target.as_str())
+        == Some(api_id);
+    if !on_api {
+        return Ok(None);
+    }
+    let field = |k: &str| p.and_then(|p| p.get(k)).and_then(Value::as_str);
+    let (Some(path), Some(method)) = (field("Path"), field("Method")) else {
+        return Err(TemplateError::Invalid(format!(
+            "{id}: an HttpApi event needs Path and Method"
+        )));
+    };
+    let named = p
+        .and_then(|p| p.get("Auth"))
+        .and_then(|a| a.get("Authorizer"))
+        .and_then(Value::as_str);
+    Ok(Some(Route {
+        method: method.to_ascii_uppercase(),
+        path: path.to_owned(),
+        function: binaries.get(id).cloned().unwrap_or_default(),
+        guard: authorizers.guard(named)?,
+    }))
+}
+
+/// The routes of the body itself (its `paths`): its Lambda integrations,
+/// in the body's order. A path or method under a condition that does not
+/// hold is not served.
+fn body_routes(
+    body: Option<&Value>,
+    eval: &Eval<'_>,
+    binaries: &HashMap<&str, String>,
+    authorizers: &Authorizers<'_>,
+) -> Result<Vec<Route>, TemplateError> {
     let paths = body
         .and_then(|b| b.get("paths"))
         .and_then(|p| eval.chosen(p))
         .and_then(Value::as_mapping);
+    let mut routes = Vec::new();
     for (path, item) in paths.into_iter().flatten() {
         let (Some(path), Some(item)) = (path.as_str(), eval.chosen(item)) else {
             continue;
@@ -543,44 +675,64 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
             let (Some(method), Some(op)) = (method.as_str(), eval.chosen(op)) else {
                 continue;
             };
-            let Some(integration) = op.get("x-amazon-apigateway-integration") else {
-                continue;
-            };
-            let function = integration
-                .get("uri")
-                .and_then(integration_function)
-                .and_then(|id| binaries.get(id.as_str()).cloned())
-                .ok_or_else(|| {
-                    TemplateError::Invalid(format!(
-                        "{method} {path}: the local gateway serves integrations with the template's functions only"
-                    ))
-                })?;
-            let named = op
-                .get("security")
-                .and_then(Value::as_sequence)
-                .and_then(|s| s.first())
-                .and_then(Value::as_mapping)
-                .and_then(|m| m.keys().next())
-                .and_then(Value::as_str);
-            let guard = match named.or(default_authorizer) {
-                Some(name) => guard_of(name)?,
-                None => Guard::None,
-            };
-            let method = if method == "x-amazon-apigateway-any-method" {
-                "ANY".to_owned()
-            } else {
-                method.to_ascii_uppercase()
-            };
-            routes.push(Route {
-                method,
-                path: path.to_owned(),
-                function,
-                guard,
-            });
+            if let Some(route) = body_route(path, method, op, binaries, authorizers)? {
+                routes.push(route);
+            }
         }
     }
+    Ok(routes)
+}
 
-    let cors = props
+/// The route of the operation `op` (`method` of `path` in the body), if it
+/// has a Lambda integration (`x-amazon-apigateway-integration`), which must
+/// invoke a function of the template; guarded by the first authorizer its
+/// `security` names, else by the default one (as SAM sets it).
+fn body_route(
+    path: &str,
+    method: &str,
+    op: &Value,
+    binaries: &HashMap<&str, String>,
+    authorizers: &Authorizers<'_>,
+) -> Result<Option<Route>, TemplateError> {
+    let Some(integration) = op.get("x-amazon-apigateway-integration") else {
+        return Ok(None);
+    };
+    let function = integration
+        .get("uri")
+        .and_then(integration_function)
+        .and_then(|id| binaries.get(id.as_str()).cloned())
+        .ok_or_else(|| {
+            TemplateError::Invalid(format!(
+                "{method} {path}: the local gateway serves integrations with the template's functions only"
+            ))
+        })?;
+    let named = op
+        .get("security")
+        .and_then(Value::as_sequence)
+        .and_then(|s| s.first())
+        .and_then(Value::as_mapping)
+        .and_then(|m| m.keys().next())
+        .and_then(Value::as_str);
+    let guard = authorizers.guard(named)?;
+    let method = if method == "x-amazon-apigateway-any-method" {
+        "ANY".to_owned()
+    } else {
+        method.to_ascii_uppercase()
+    };
+    Ok(Some(Route {
+        method,
+        path: path.to_owned(),
+        function,
+        guard,
+    }))
+}
+
+/// The API's CORS configuration: SAM's `CorsConfiguration`, else the
+/// body's `x-amazon-apigateway-cors`, resolved for these parameter values;
+/// none when neither is there or it resolves to nothing (`!If [HasOrigins,
+/// ..., !Ref AWS::NoValue]`).
+fn cors(props: Option<&Value>, eval: &Eval<'_>) -> Option<Cors> {
+    let (c, openapi) = props
         .and_then(|p| p.get("CorsConfiguration"))
         .map(|c| (c, false))
         .or_else(|| {
@@ -588,35 +740,36 @@ pub fn read(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Api, Te
                 .and_then(|p| p.get("DefinitionBody"))
                 .and_then(|b| b.get("x-amazon-apigateway-cors"))
                 .map(|c| (c, true))
-        })
-        .and_then(|(c, openapi)| Some((eval.value(c)?, openapi)))
-        .map(|(c, openapi)| {
-            // SAM spells the keys in PascalCase, OpenAPI in camelCase.
-            let key = |pascal: &str| {
-                if openapi {
-                    let mut k = pascal.to_owned();
-                    k[..1].make_ascii_lowercase();
-                    c.get(k.as_str()).cloned()
-                } else {
-                    c.get(pascal).cloned()
-                }
-            };
-            Cors {
-                allow_origins: strings(key("AllowOrigins").as_ref())
-                    .into_iter()
-                    .filter(|o| !o.trim().is_empty())
-                    .map(|o| o.trim().trim_end_matches('/').to_owned())
-                    .collect(),
-                allow_credentials: key("AllowCredentials").and_then(|v| v.as_bool()) == Some(true),
-                allow_headers: strings(key("AllowHeaders").as_ref()),
-                allow_methods: strings(key("AllowMethods").as_ref()),
-                expose_headers: strings(key("ExposeHeaders").as_ref()),
-                max_age: key("MaxAge")
-                    .and_then(|v| text_of(&v))
-                    .and_then(|v| v.parse().ok()),
-            }
-        });
-    Ok(Api { routes, cors })
+        })?;
+    Some(cors_settings(&eval.value(c)?, openapi))
+}
+
+/// The settings of a resolved CORS configuration `c`, whose keys SAM spells
+/// in PascalCase (`AllowOrigins`) and OpenAPI (`openapi`) in camelCase
+/// (`allowOrigins`). Origins are trimmed of blanks and of a trailing `/`,
+/// and blank ones dropped.
+fn cors_settings(c: &Value, openapi: bool) -> Cors {
+    let key = |pascal: &str| {
+        if openapi {
+            let mut k = pascal.to_owned();
+            k[..1].make_ascii_lowercase();
+            c.get(k.as_str())
+        } else {
+            c.get(pascal)
+        }
+    };
+    Cors {
+        allow_origins: strings(key("AllowOrigins"))
+            .into_iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .collect(),
+        allow_credentials: key("AllowCredentials").and_then(Value::as_bool) == Some(true),
+        allow_headers: strings(key("AllowHeaders")),
+        allow_methods: strings(key("AllowMethods")),
+        expose_headers: strings(key("ExposeHeaders")),
+        max_age: key("MaxAge").and_then(text_of).and_then(|v| v.parse().ok()),
+    }
 }
 
 #[cfg(test)]
