@@ -71,9 +71,12 @@ export function createAuthClient({
   lockName,
   fetch: fetchImpl = globalThis.fetch.bind(globalThis),
 } = {}) {
-  // Where `baseUrl + path` goes, absolute and without a trailing slash (a
-  // relative baseUrl needs a page: there is no address to resolve it against).
-  const here = globalThis.location?.href;
+  // Where every call goes, absolute and without a trailing slash (a relative
+  // baseUrl needs a page: there is no address to resolve it against). Resolved
+  // once, as fetch would resolve it (against the document's base URL), and
+  // then used for every call, so the origin the token is scoped to is the
+  // one credentials are sent to.
+  const here = globalThis.document?.baseURI ?? globalThis.location?.href;
   const api = new URL(`${baseUrl}/`, here);
   const apiBase = api.href.replace(/\/+$/, '');
   // The only origins `fetch` attaches the token to ('null', an opaque origin, never).
@@ -138,7 +141,7 @@ export function createAuthClient({
   async function call(path, body) {
     const init = { method: 'POST', credentials: 'include' }; // the refresh cookie, also cross-origin
     if (body !== undefined) Object.assign(init, { headers: JSON_TYPE, body: JSON.stringify(body) });
-    return answer(await fetchImpl(baseUrl + path, init));
+    return answer(await fetchImpl(apiBase + path, init));
   }
 
   /** The body of a successful answer (null for 204); else throws AuthError. */
@@ -252,7 +255,7 @@ export function createAuthClient({
   async function account(method, path, body) {
     const init = { method, credentials: 'include' };
     if (body !== undefined) Object.assign(init, { headers: JSON_TYPE, body: JSON.stringify(body) });
-    return answer(await authFetch(baseUrl + path, init));
+    return answer(await authFetch(apiBase + path, init));
   }
 
   function signedOut() {

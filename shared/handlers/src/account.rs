@@ -317,6 +317,18 @@ async fn prove(
     password: &str,
     now: u64,
 ) -> Result<Proven, ApiError> {
+    prove_for(deps, caller, password, false, now).await
+}
+
+/// [`prove`], for the deletion too: an account disabled by a deletion that
+/// did not finish may only repeat the deletion.
+async fn prove_for(
+    deps: &Account,
+    caller: &AccessClaims,
+    password: &str,
+    deleting: bool,
+    now: u64,
+) -> Result<Proven, ApiError> {
     let sessions = &deps.store.sessions;
     let (proof, user) = tokio::join!(
         sessions.reserve_proof(&caller.sub, &caller.sid, deps.proof_limit, now),
@@ -352,8 +364,8 @@ async fn prove(
         tracing::warn!(error = %e, "a proof's refund was not written: one failure too many counted");
     }
     // As at login: a disabled account says so only to the right password.
-    // One disabled by an unfinished deletion may repeat it.
-    if user.disabled && !user.deleting {
+    // One disabled by an unfinished deletion may repeat the deletion.
+    if user.disabled && !(deleting && user.deleting) {
         return Err(ApiError::AccountDisabled);
     }
     Ok(Proven { user, session })
@@ -436,7 +448,8 @@ async fn change_password(
         .get(&caller.sub)
         .await
         .map_err(store_error)?
-        .map_or(0, |u| u.version);
+        .ok_or(ApiError::InvalidToken)?
+        .version;
     let device = deps
         .devices
         .issue(&caller.sub, &DeviceIssuer::new_device_id(), version, now)
@@ -480,8 +493,14 @@ async fn delete_account(
     now: u64,
 ) -> Result<Response<Body>, ApiError> {
     let body: PasswordConfirmation = web::body::json(req)?;
-    let Proven { user, .. } =
-        prove(deps, caller, &password::normalize(&body.password), now).await?;
+    let Proven { user, .. } = prove_for(
+        deps,
+        caller,
+        &password::normalize(&body.password),
+        true,
+        now,
+    )
+    .await?;
     // Repeating a deletion that failed half-way finishes it.
     match deps.store.delete_user(&user, Some(&caller.sid)).await {
         Ok(()) | Err(StoreError::UserGone) => {}

@@ -346,7 +346,7 @@ async fn check_and_start(
         None
     };
     let agent = user_agent(req);
-    let mut start = SessionStart {
+    let start = SessionStart {
         user_agent: agent.as_deref(),
         source_ip: form.source_ip.as_deref(),
         trusted_device: attempt.via_device.is_some(),
@@ -368,14 +368,19 @@ async fn check_and_start(
         match started {
             Started::Session(session) => return Ok(Ok((session, user))),
             Started::UserChanged(now_user) => {
-                // The password this login proved is no longer the password.
-                if now_user.password_hash != user.password_hash {
+                // The stored hash changed: a new password (refused), or the
+                // same one upgraded by another login (checked again).
+                if now_user.password_hash != user.password_hash
+                    && !verify_password(form.password.clone(), Some(now_user.password_hash.clone()))
+                        .await?
+                {
                     return Ok(Err(Refusal::PasswordChanged {
                         sub: now_user.user_id,
                     }));
                 }
-                // Every device is unknown again after such a change.
-                start.trusted_device = false;
+                // A login charged to its device stays one: the change comes
+                // after it was counted, and its answer carries a device
+                // token of the new version.
                 tracing::info!(sub = %now_user.user_id, "the user changed during this login: starting its session again");
                 user = now_user;
             }
