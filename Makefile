@@ -39,9 +39,11 @@ scan-logs:
 	  --require functions:70 --require authorizer:1000 --require flow:8 --require logs:5 \
 	  --require e2e-stack:60 --require e2e-startup:18 --require authctl:60 --require account:50 --min-lines 2500
 
-## Benches are compiled in CI, not timed (shared machines are noisy).
+## Benches are compiled in CI, not timed (shared machines are noisy): in
+## the test profile, over the dependencies `make test` already built (the
+## bench profile's fat LTO rebuilt the whole SDK: ~15 of CI's minutes).
 bench-build:
-	cargo bench --workspace --locked --no-run
+	cargo test --workspace --benches --locked --no-run
 
 ## Every fuzz target for FUZZ_SECONDS each (cargo-fuzz, libFuzzer; installs
 ## cargo-fuzz into .local/cargo when missing). Fails on any crash.
